@@ -1,0 +1,176 @@
+//! The command line as typed (clap derive): nothing here is resolved or validated.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+use crate::query::Severity;
+
+const EXAMPLES: &str = "\
+Examples:
+  trailscan audit ./AWSLogs                     every canned query, one pass over the data
+  trailscan --since 24h ./AWSLogs               the same (audit is the default)
+  trailscan failed-logins ./AWSLogs             one canned query
+  trailscan policy-changes ./AWSLogs --since 7d --account 111122223333
+  trailscan query \"SELECT eventName, count(*) AS n FROM cloudtrail_logs
+                  WHERE errorCode IS NOT NULL GROUP BY eventName ORDER BY n DESC LIMIT 10\" ./AWSLogs
+  trailscan queries                             list the canned queries
+  trailscan show root-usage                     one query's SQL and runbook
+  trailscan queries lint ./my-queries           check query files
+
+Exit status: 0 no findings at or above --fail-on, 1 findings, 2 error (unreadable input too).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trailscan",
+    version,
+    about = "Offline AWS CloudTrail analyzer: Athena-SQL queries and CIS monitoring controls over CloudTrail archives",
+    override_usage = "trailscan [OPTIONS] [SOURCES]...\n       trailscan <QUERY> [OPTIONS] [SOURCES]...\n       trailscan <COMMAND>",
+    after_help = EXAMPLES,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every query in one pass over the data (the default)
+    Audit {
+        /// Files or folders of CloudTrail logs (.json, .json.gz, JSON Lines)
+        #[arg(value_name = "SOURCES")]
+        sources: Vec<String>,
+    },
+    /// Run ad-hoc Athena SQL against `cloudtrail_logs`; rows are results, not findings
+    Query {
+        /// A SELECT over `cloudtrail_logs`, as in Athena
+        sql: String,
+        /// Files or folders of CloudTrail logs
+        #[arg(value_name = "SOURCES")]
+        sources: Vec<String>,
+    },
+    /// List the queries, or check query files
+    Queries {
+        #[command(subcommand)]
+        action: Option<QueriesAction>,
+    },
+    /// Print one query: its metadata, runbook and SQL
+    Show {
+        /// A query name, as listed by `trailscan queries`
+        name: String,
+    },
+    /// A query name followed by its sources runs that one query
+    #[command(external_subcommand)]
+    Named(Vec<String>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueriesAction {
+    /// Check query files and report every problem as file:line:column
+    Lint {
+        /// A folder of .sql files; without it, the built-in queries (and --queries)
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Options shared by every command that scans; they may come before or after the command.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Only events at or after WHEN: a duration back from now (90m, 24h, 7d, 2w), an RFC 3339 time, or a date
+    #[arg(long, value_name = "WHEN", global = true, help_heading = "Time window")]
+    pub since: Option<String>,
+
+    /// Only events before WHEN (same forms as --since)
+    #[arg(long, value_name = "WHEN", global = true, help_heading = "Time window")]
+    pub until: Option<String>,
+
+    /// Only these accounts (repeat or separate with commas)
+    #[arg(long, value_name = "ID", value_delimiter = ',', global = true, help_heading = "Input")]
+    pub account: Vec<String>,
+
+    /// Only these regions (repeat or separate with commas)
+    #[arg(long, value_name = "REGION", value_delimiter = ',', global = true, help_heading = "Input")]
+    pub region: Vec<String>,
+
+    /// Add or replace queries with the .sql files of DIR
+    #[arg(long = "queries", value_name = "DIR", global = true, help_heading = "Input")]
+    pub queries_dir: Option<PathBuf>,
+
+    /// Output format [default: table]
+    #[arg(long, value_enum, global = true, help_heading = "Output")]
+    pub format: Option<Format>,
+
+    /// Exit 1 only for findings of this severity or higher [default: info, any finding]
+    #[arg(long, value_name = "SEVERITY", global = true, help_heading = "Output")]
+    pub fail_on: Option<Severity>,
+
+    /// Never draw the progress bar (it is only drawn when stderr is a terminal)
+    #[arg(long, global = true, help_heading = "Output")]
+    pub no_progress: bool,
+
+    /// Worker threads [default: one per core]
+    #[arg(long, short = 'j', value_name = "N", global = true, help_heading = "Run")]
+    pub threads: Option<usize>,
+}
+
+impl RunArgs {
+    /// Options given after a query name override those given before it.
+    pub fn overridden_by(self, later: RunArgs) -> RunArgs {
+        let list = |a: Vec<String>, b: Vec<String>| if b.is_empty() { a } else { b };
+        RunArgs {
+            since: later.since.or(self.since),
+            until: later.until.or(self.until),
+            account: list(self.account, later.account),
+            region: list(self.region, later.region),
+            queries_dir: later.queries_dir.or(self.queries_dir),
+            format: later.format.or(self.format),
+            fail_on: later.fail_on.or(self.fail_on),
+            no_progress: self.no_progress || later.no_progress,
+            threads: later.threads.or(self.threads),
+        }
+    }
+}
+
+/// How `trailscan <QUERY> …` is parsed once the query name is known.
+#[derive(Debug, Parser)]
+pub struct NamedQueryCli {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Files or folders of CloudTrail logs
+    #[arg(value_name = "SOURCES")]
+    pub sources: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+        NamedQueryCli::command().debug_assert();
+    }
+
+    #[test]
+    fn options_go_before_or_after_the_command() {
+        let cli = Cli::try_parse_from(["trailscan", "--since", "7d", "audit", "x", "--region", "a,b"]).unwrap();
+        assert_eq!(cli.run.since.as_deref(), Some("7d"));
+        assert_eq!(cli.run.region, ["a", "b"]);
+        assert!(matches!(cli.command, Some(Command::Audit { sources }) if sources == ["x"]));
+    }
+
+    #[test]
+    fn a_query_name_or_a_path_arrives_as_a_named_command() {
+        let cli = Cli::try_parse_from(["trailscan", "--since", "24h", "failed-logins", "./logs", "--format", "csv"]).unwrap();
+        assert_eq!(cli.run.since.as_deref(), Some("24h"));
+        let Some(Command::Named(words)) = cli.command else { panic!("expected a named command") };
+        assert_eq!(words, ["failed-logins", "./logs", "--format", "csv"]);
+    }
+}

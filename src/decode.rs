@@ -1,0 +1,327 @@
+//! Bytes to events: gzip (multi-member) or plain, then the shape found in the content.
+//!
+//! Shapes: a `{"Records":[...]}` delivery document, a top-level array, a single event,
+//! JSON Lines, `{"Events":[...]}` from `aws cloudtrail lookup-events`, and envelopes that
+//! carry the event as a JSON string (`CloudTrailEvent`) or under `detail` (EventBridge).
+
+use std::io::Read;
+
+use flate2::read::MultiGzDecoder;
+use simd_json::BorrowedValue;
+
+use crate::record::{Record, object_get};
+
+/// simd-json addresses its input with 32-bit offsets.
+const MAX_DOCUMENT_BYTES: usize = u32::MAX as usize;
+
+const EVENT_KEYS: &[&str] = &["eventVersion", "eventTime", "eventName", "eventSource", "eventID"];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("corrupt or truncated gzip: {0}")]
+    Gzip(String),
+    #[error("{0} bytes uncompressed: over the 4 GiB a single JSON document may hold")]
+    TooLarge(usize),
+    #[error("empty file")]
+    Empty,
+    #[error("not JSON (starts with {0:?})")]
+    NotJson(String),
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("not CloudTrail: {0}")]
+    NotCloudTrail(String),
+}
+
+/// What a decoded object held.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Decoded {
+    pub events: u64,
+    pub uncompressed_bytes: u64,
+    /// Parts that could not be read while the rest could (a bad JSON line, a non-object
+    /// record): each is reported with the object's name, and the run exits 2.
+    pub problems: Vec<String>,
+    /// Things worth a warning that do not stop the events from being read.
+    pub warnings: Vec<String>,
+    /// A CloudTrail digest file, recognised by its content: not events.
+    pub is_digest: bool,
+}
+
+/// Decodes one object and hands every event to `visit`, in file order.
+pub fn decode(raw: Vec<u8>, mut visit: impl FnMut(Record<'_, '_>)) -> Result<Decoded, DecodeError> {
+    let mut bytes = inflate(raw)?;
+    let mut decoded = Decoded { uncompressed_bytes: bytes.len() as u64, ..Decoded::default() };
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).ok_or(DecodeError::Empty)?;
+    let start = if bytes[start..].starts_with(b"\xEF\xBB\xBF") { start + 3 } else { start };
+    match bytes.get(start) {
+        Some(b'{' | b'[') => {}
+        Some(_) => {
+            let head = String::from_utf8_lossy(&bytes[start..bytes.len().min(start + 12)]).into_owned();
+            return Err(DecodeError::NotJson(head));
+        }
+        None => return Err(DecodeError::Empty),
+    }
+    let body = &mut bytes[start..];
+    if is_json_lines(body) {
+        decode_lines(body, &mut decoded, &mut visit);
+    } else {
+        let document = simd_json::to_borrowed_value(body).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
+        decode_document(&document, &mut decoded, &mut visit)?;
+    }
+    Ok(decoded)
+}
+
+fn inflate(raw: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
+    }
+    let mut out = Vec::with_capacity(gzip_size_hint(&raw));
+    MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(|e| DecodeError::Gzip(e.to_string()))?;
+    Ok(out)
+}
+
+/// The size in the gzip trailer (modulo 4 GiB), capped so a forged trailer cannot
+/// make us reserve more than a sane multiple of the compressed size.
+fn gzip_size_hint(raw: &[u8]) -> usize {
+    let Some(trailer) = raw.len().checked_sub(4).map(|i| &raw[i..]) else { return 0 };
+    let size = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]) as usize;
+    size.min(raw.len().saturating_mul(32))
+}
+
+/// JSON Lines: the first non-blank line is a whole object and another line follows.
+/// A pretty-printed document starts with a line holding only `{` or `[`.
+fn is_json_lines(body: &[u8]) -> bool {
+    let mut lines = body.split(|b| *b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or_default();
+    first.len() > 1 && first.starts_with(b"{") && first.ends_with(b"}") && lines.next().is_some()
+}
+
+fn decode_lines(body: &mut [u8], decoded: &mut Decoded, visit: &mut impl FnMut(Record<'_, '_>)) {
+    for (index, line) in body.split_mut(|b| *b == b'\n').enumerate() {
+        let line_no = index + 1;
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        match simd_json::to_borrowed_value(line) {
+            Ok(value) => {
+                if let Err(e) = visit_event_or_envelope(&value, decoded, visit) {
+                    decoded.problems.push(format!("line {line_no}: {e}"));
+                }
+            }
+            Err(e) => decoded.problems.push(format!("line {line_no}: invalid JSON: {e}")),
+        }
+    }
+}
+
+fn decode_document(
+    document: &BorrowedValue<'_>,
+    decoded: &mut Decoded,
+    visit: &mut impl FnMut(Record<'_, '_>),
+) -> Result<(), DecodeError> {
+    match document {
+        BorrowedValue::Object(_) => {
+            if let Some(records) = object_get(document, "Records") {
+                let BorrowedValue::Array(records) = records else {
+                    return Err(DecodeError::NotCloudTrail("\"Records\" is not an array".into()));
+                };
+                if records.is_empty() {
+                    decoded.warnings.push("\"Records\" is empty: no events".into());
+                }
+                for (index, record) in records.iter().enumerate() {
+                    if matches!(record, BorrowedValue::Object(_)) {
+                        emit(record, decoded, visit);
+                    } else {
+                        decoded.problems.push(format!("Records[{index}] is not a JSON object"));
+                    }
+                }
+                Ok(())
+            } else if let Some(BorrowedValue::Array(events)) = object_get(document, "Events") {
+                decode_array(events, "Events", decoded, visit)
+            } else if object_get(document, "digestStartTime").is_some() {
+                decoded.is_digest = true;
+                Ok(())
+            } else {
+                visit_event_or_envelope(document, decoded, visit).map_err(DecodeError::NotCloudTrail)
+            }
+        }
+        BorrowedValue::Array(items) => decode_array(items, "array", decoded, visit),
+        _ => Err(DecodeError::NotCloudTrail("a JSON scalar".into())),
+    }
+}
+
+fn decode_array(
+    items: &[BorrowedValue<'_>],
+    what: &str,
+    decoded: &mut Decoded,
+    visit: &mut impl FnMut(Record<'_, '_>),
+) -> Result<(), DecodeError> {
+    if let Some(first) = items.first()
+        && !(looks_like_event(first) || envelope_event(first).is_some())
+    {
+        return Err(DecodeError::NotCloudTrail(format!("the {what}'s first element has no event fields")));
+    }
+    for (index, item) in items.iter().enumerate() {
+        if let Err(e) = visit_event_or_envelope(item, decoded, visit) {
+            decoded.problems.push(format!("{what}[{index}]: {e}"));
+        }
+    }
+    Ok(())
+}
+
+enum Envelope<'v, 'a> {
+    /// The event as a JSON string (`aws cloudtrail lookup-events`, CloudTrail Lake exports).
+    JsonText(&'v str),
+    /// The event as an object (`detail` of an EventBridge event).
+    Object(&'v BorrowedValue<'a>),
+}
+
+fn envelope_event<'v, 'a>(value: &'v BorrowedValue<'a>) -> Option<Envelope<'v, 'a>> {
+    if let Some(BorrowedValue::String(text)) = object_get(value, "CloudTrailEvent") {
+        return Some(Envelope::JsonText(text));
+    }
+    match object_get(value, "detail") {
+        Some(detail @ BorrowedValue::Object(_)) if object_get(value, "detail-type").is_some() => {
+            Some(Envelope::Object(detail))
+        }
+        _ => None,
+    }
+}
+
+fn visit_event_or_envelope(
+    value: &BorrowedValue<'_>,
+    decoded: &mut Decoded,
+    visit: &mut impl FnMut(Record<'_, '_>),
+) -> Result<(), String> {
+    if !matches!(value, BorrowedValue::Object(_)) {
+        return Err("not a JSON object".into());
+    }
+    match envelope_event(value) {
+        Some(Envelope::JsonText(text)) => {
+            let mut inner = text.as_bytes().to_vec();
+            let event = simd_json::to_borrowed_value(&mut inner)
+                .map_err(|e| format!("CloudTrailEvent holds invalid JSON: {e}"))?;
+            if !matches!(event, BorrowedValue::Object(_)) {
+                return Err("CloudTrailEvent is not a JSON object".into());
+            }
+            emit(&event, decoded, visit);
+            Ok(())
+        }
+        Some(Envelope::Object(event)) => {
+            emit(event, decoded, visit);
+            Ok(())
+        }
+        None if looks_like_event(value) => {
+            emit(value, decoded, visit);
+            Ok(())
+        }
+        None => Err("a JSON object without Records or event fields (eventTime, eventName, …)".into()),
+    }
+}
+
+fn emit(event: &BorrowedValue<'_>, decoded: &mut Decoded, visit: &mut impl FnMut(Record<'_, '_>)) {
+    decoded.events += 1;
+    let record = Record::new(event);
+    if let Some(version) = record.str_field("eventVersion")
+        && !version.starts_with("1.")
+        && decoded.warnings.iter().all(|w| !w.starts_with("eventVersion"))
+    {
+        decoded.warnings.push(format!("eventVersion {version:?} is unknown: fields are read as in 1.x"));
+    }
+    visit(record);
+}
+
+fn looks_like_event(value: &BorrowedValue<'_>) -> bool {
+    EVENT_KEYS.iter().any(|key| object_get(value, key).is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn names(bytes: &[u8]) -> Result<(Vec<String>, Decoded), DecodeError> {
+        let mut seen = Vec::new();
+        let decoded = decode(bytes.to_vec(), |r| {
+            seen.push(r.str_field("eventName").unwrap_or("?").to_owned());
+        })?;
+        Ok((seen, decoded))
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn every_shape_yields_its_events() {
+        let cases: [(&str, &[u8]); 8] = [
+            ("records", br#"{"Records":[{"eventName":"A"},{"eventName":"B"}]}"#),
+            ("pretty records", b"{\n  \"Records\": [\n {\"eventName\":\"A\"},\n {\"eventName\":\"B\"}\n ]\n}\n"),
+            ("array", br#"[{"eventName":"A"},{"eventName":"B"}]"#),
+            ("lines", b"{\"eventName\":\"A\"}\n\n{\"eventName\":\"B\"}\n"),
+            ("lookup-events", br#"{"Events":[{"CloudTrailEvent":"{\"eventName\":\"A\"}"},{"CloudTrailEvent":"{\"eventName\":\"B\"}"}]}"#),
+            ("eventbridge lines", b"{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{\"eventName\":\"A\"}}\n{\"detail-type\":\"x\",\"detail\":{\"eventName\":\"B\"}}\n"),
+            ("bom", b"\xEF\xBB\xBF[{\"eventName\":\"A\"},{\"eventName\":\"B\"}]"),
+            ("single then more lines", b"{\"eventName\":\"A\"}\r\n{\"eventName\":\"B\"}"),
+        ];
+        for (label, bytes) in cases {
+            let (seen, decoded) = names(bytes).unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert_eq!(seen, ["A", "B"], "{label}");
+            assert!(decoded.problems.is_empty(), "{label}: {:?}", decoded.problems);
+            let (seen, _) = names(&gzip(bytes)).unwrap();
+            assert_eq!(seen, ["A", "B"], "{label} gzipped");
+        }
+    }
+
+    #[test]
+    fn multi_member_gzip_is_read_whole() {
+        let mut bytes = gzip(b"{\"eventName\":\"A\"}\n");
+        bytes.extend(gzip(b"{\"eventName\":\"B\"}\n"));
+        assert_eq!(names(&bytes).unwrap().0, ["A", "B"]);
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        let truncated = {
+            let full = gzip(br#"{"Records":[{"eventName":"A"}]}"#);
+            full[..full.len() / 2].to_vec()
+        };
+        assert!(matches!(names(&truncated), Err(DecodeError::Gzip(_))));
+        assert!(matches!(names(&[0x1f, 0x8b, 0, 1, 2]), Err(DecodeError::Gzip(_))));
+        assert_eq!(names(b"  \n").unwrap_err(), DecodeError::Empty);
+        assert!(matches!(names(b"hello"), Err(DecodeError::NotJson(_))));
+        assert!(matches!(names(br#"{"Records":[{"eventName":"A"}"#), Err(DecodeError::InvalidJson(_))));
+        assert!(matches!(names(br#"{"Type":"Notification"}"#), Err(DecodeError::NotCloudTrail(_))));
+        assert!(matches!(names(br#"{"Records":"x"}"#), Err(DecodeError::NotCloudTrail(_))));
+        assert!(matches!(names(br#"[{"a":1}]"#), Err(DecodeError::NotCloudTrail(_))));
+        assert!(matches!(names(b"[1,2]"), Err(DecodeError::NotCloudTrail(_))));
+    }
+
+    #[test]
+    fn partial_problems_keep_the_good_events() {
+        let (seen, decoded) = names(b"{\"eventName\":\"A\"}\n{broken\n{\"eventName\":\"B\"}\n").unwrap();
+        assert_eq!(seen, ["A", "B"]);
+        assert_eq!(decoded.problems.len(), 1);
+        assert!(decoded.problems[0].starts_with("line 2: invalid JSON"), "{:?}", decoded.problems);
+
+        let (seen, decoded) = names(br#"{"Records":[{"eventName":"A"},"junk",null]}"#).unwrap();
+        assert_eq!(seen, ["A"]);
+        assert_eq!(decoded.problems, ["Records[1] is not a JSON object", "Records[2] is not a JSON object"]);
+    }
+
+    #[test]
+    fn empty_records_digests_and_unknown_versions_are_noted() {
+        let (seen, decoded) = names(br#"{"Records":[]}"#).unwrap();
+        assert!(seen.is_empty());
+        assert_eq!(decoded.warnings, ["\"Records\" is empty: no events"]);
+
+        let (_, decoded) = names(br#"{"awsAccountId":"1","digestStartTime":"2024-01-01T00:00:00Z"}"#).unwrap();
+        assert!(decoded.is_digest);
+
+        let (_, decoded) = names(br#"{"Records":[{"eventVersion":"2.0","eventName":"A"},{"eventVersion":"2.0"}]}"#).unwrap();
+        assert_eq!(decoded.warnings.len(), 1, "{:?}", decoded.warnings);
+    }
+}

@@ -1,0 +1,82 @@
+//! Machine output. The shape is a contract: fields are only ever added.
+//!
+//! JSON Lines: one `{"type":"row","query":…,"severity":…,"row":{column: value}}` per row,
+//! then one `{"type":"summary",…}`. JSON: `{"rows":[…the same row objects…],"summary":{…}}`.
+
+use std::io::{self, Write};
+
+use serde_json::{Map, Value as Json, json};
+
+use super::Report;
+use crate::query::QueryResult;
+use crate::record::{OwnedValue, Value, format_time};
+
+pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
+    let rows: Vec<Json> = report.results.iter().flat_map(row_objects).collect();
+    let document = json!({ "rows": rows, "summary": summary(report) });
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
+    for row in report.results.iter().flat_map(row_objects) {
+        let mut line = Map::new();
+        line.insert("type".into(), "row".into());
+        if let Json::Object(fields) = row {
+            line.extend(fields);
+        }
+        serde_json::to_writer(&mut *out, &line)?;
+        writeln!(out)?;
+    }
+    let mut line = Map::new();
+    line.insert("type".into(), "summary".into());
+    if let Json::Object(fields) = summary(report) {
+        line.extend(fields);
+    }
+    serde_json::to_writer(&mut *out, &line)?;
+    writeln!(out)
+}
+
+fn row_objects(result: &QueryResult) -> impl Iterator<Item = Json> + '_ {
+    result.rows.iter().map(move |row| {
+        let fields: Map<String, Json> =
+            result.query.plan.columns.iter().cloned().zip(row.iter().map(to_json)).collect();
+        json!({ "query": result.query.name, "severity": result.query.severity.as_str(), "row": fields })
+    })
+}
+
+fn to_json(value: &OwnedValue) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::Str(s) => Json::String(s.to_string()),
+        Value::Time(t) => Json::String(format_time(t)),
+    }
+}
+
+fn summary(report: &Report<'_>) -> Json {
+    let s = report.summary;
+    let st = &s.stats;
+    let rows_per_query: Map<String, Json> =
+        report.results.iter().map(|r| (r.query.name.clone(), Json::from(r.rows.len()))).collect();
+    json!({
+        "objects": st.objects,
+        "bytes_read": st.bytes_read,
+        "bytes_uncompressed": st.bytes_uncompressed,
+        "records": st.records,
+        "records_evaluated": st.evaluated,
+        "records_outside_window": st.outside_window,
+        "records_without_event_time": st.no_event_time,
+        "records_outside_filter": st.outside_filter,
+        "skipped_digest": s.skipped_digest + st.digest_by_content,
+        "skipped_insight": s.skipped_insight,
+        "pruned": s.pruned,
+        "errors": s.errors,
+        "warnings": s.warnings,
+        "rows_per_query": rows_per_query,
+        "elapsed_ms": s.elapsed.as_millis() as u64,
+        "records_per_second": s.records_per_second(),
+    })
+}

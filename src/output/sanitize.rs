@@ -1,0 +1,75 @@
+//! Terminal and spreadsheet safety for strings that come from logs (attacker-controlled).
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// Characters that must never reach a terminal raw: C0 and C1 controls (ANSI escapes
+/// start with ESC or CSI), DEL, and the bidirectional overrides that reorder text.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Replaces unsafe characters with visible escapes (`\n`, `\x1b`, `\u{202e}`).
+pub fn for_terminal(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) && (c as u32) < 0x100 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if is_unsafe(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A CSV cell for a string from a log: terminal-safe, and defused when a spreadsheet
+/// would read it as a formula (leading `=`, `+`, `-`, `@`), then quoted as RFC 4180 asks.
+pub fn csv_text_cell(text: &str) -> String {
+    let safe = for_terminal(text);
+    let defused = if safe.starts_with(['=', '+', '-', '@']) { format!("'{safe}") } else { safe.into_owned() };
+    csv_quote(&defused)
+}
+
+pub fn csv_quote(text: &str) -> String {
+    if text.contains([',', '"', '\'']) || text.starts_with(' ') || text.ends_with(' ') {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_are_neutralised() {
+        assert_eq!(for_terminal("plain"), "plain");
+        assert_eq!(for_terminal("a\x1b[31mred\x1b[0m"), "a\\x1b[31mred\\x1b[0m");
+        assert_eq!(for_terminal("line\nnext\ttab\r"), "line\\nnext\\ttab\\r");
+        assert_eq!(for_terminal("\u{9b}31m"), "\\x9b31m");
+        assert_eq!(for_terminal("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(for_terminal("\x07\x7f"), "\\x07\\x7f");
+    }
+
+    #[test]
+    fn csv_formulas_are_defused() {
+        assert_eq!(csv_text_cell("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(csv_text_cell("+1"), "\"'+1\"");
+        assert_eq!(csv_text_cell("-cmd"), "\"'-cmd\"");
+        assert_eq!(csv_text_cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(csv_text_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_text_cell("ConsoleLogin"), "ConsoleLogin");
+        assert_eq!(csv_text_cell("\x1b]0;x\x07"), "\\x1b]0;x\\x07");
+    }
+}

@@ -1,0 +1,113 @@
+//! Human output: one comfy-table per query, fitted to the terminal, then the summary.
+
+use std::io::{self, Write};
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+use super::{Mode, Report, megabytes, value_text};
+use crate::query::QueryResult;
+
+pub fn print(report: &Report<'_>, out: &mut impl Write, fit: bool) -> io::Result<()> {
+    for result in report.results {
+        if result.rows.is_empty() && report.mode == Mode::Audit {
+            continue;
+        }
+        print_result(result, out, fit)?;
+    }
+    if report.mode == Mode::Audit {
+        print_overview(report, out, fit)?;
+    }
+    print_summary(report, out)
+}
+
+fn new_table(fit: bool) -> Table {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    if fit {
+        // comfy-table reads the terminal's width itself.
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        // Piped output keeps whole cells, so files and diffs see every character.
+        table.force_no_tty();
+    }
+    table
+}
+
+fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Result<()> {
+    let query = &result.query;
+    let rows = result.rows.len();
+    writeln!(
+        out,
+        "{} ({}) · {} · {} row{}",
+        query.title,
+        query.name,
+        query.severity.as_str().to_uppercase(),
+        rows,
+        if rows == 1 { "" } else { "s" }
+    )?;
+    if rows > 0 {
+        let mut table = new_table(fit);
+        table.set_header(query.plan.columns.iter().map(|c| super::sanitize::for_terminal(c).into_owned()));
+        for row in &result.rows {
+            table.add_row(row.iter().map(value_text));
+        }
+        writeln!(out, "{table}")?;
+    }
+    writeln!(out)
+}
+
+fn print_overview(report: &Report<'_>, out: &mut impl Write, fit: bool) -> io::Result<()> {
+    let with_findings = report.results.iter().filter(|r| !r.rows.is_empty()).count();
+    writeln!(out, "Audit: {} queries, {} with findings", report.results.len(), with_findings)?;
+    let mut table = new_table(fit);
+    table.set_header(["query", "severity", "findings", "title"]);
+    for result in report.results {
+        table.add_row([
+            result.query.name.clone(),
+            result.query.severity.to_string(),
+            result.rows.len().to_string(),
+            result.query.title.clone(),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    writeln!(out)
+}
+
+fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
+    let s = report.summary;
+    let st = &s.stats;
+    writeln!(
+        out,
+        "Scanned {} files ({} read, {} uncompressed), {} records, {} evaluated",
+        st.objects,
+        megabytes(st.bytes_read),
+        megabytes(st.bytes_uncompressed),
+        st.records,
+        st.evaluated
+    )?;
+    let mut dropped = Vec::new();
+    if st.outside_window > 0 {
+        dropped.push(format!("{} outside the time window", st.outside_window));
+    }
+    if st.no_event_time > 0 {
+        dropped.push(format!("{} without a usable eventTime", st.no_event_time));
+    }
+    if st.outside_filter > 0 {
+        dropped.push(format!("{} outside --account/--region", st.outside_filter));
+    }
+    if !dropped.is_empty() {
+        writeln!(out, "Records dropped: {}", dropped.join(", "))?;
+    }
+    writeln!(
+        out,
+        "Skipped objects: {} ({} digest, {} insight), {} pruned by key; {} errors, {} warnings",
+        s.skipped(),
+        s.skipped_digest + st.digest_by_content,
+        s.skipped_insight,
+        s.pruned,
+        s.errors,
+        s.warnings
+    )?;
+    writeln!(out, "Elapsed {:.2} s, {} records/s", s.elapsed.as_secs_f64(), s.records_per_second())
+}

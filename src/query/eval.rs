@@ -1,0 +1,706 @@
+//! Evaluation of compiled plans: three-valued predicates, LIKE, functions, and aggregates.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+
+use super::sql::{Aggregate, ArithOp, CmpOp, Expr, Func, Plan, SortKey, SortTarget, TruncUnit};
+use crate::record::{FieldPath, OwnedValue, Record, Value};
+
+/// A compiled LIKE pattern: `%` is any run of characters, `_` exactly one.
+#[derive(Debug, Clone)]
+pub struct LikePattern {
+    /// The pattern split at `%`: each piece is matched as a whole, left to right.
+    pieces: Vec<Vec<PatternChar>>,
+    anchored_start: bool,
+    anchored_end: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PatternChar {
+    Literal(char),
+    AnyOne,
+}
+
+impl LikePattern {
+    pub fn compile(pattern: &str, escape: Option<char>) -> Result<Self, String> {
+        let mut pieces = vec![Vec::new()];
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            if Some(c) == escape {
+                match chars.next() {
+                    Some(next @ ('%' | '_')) => pieces.last_mut().unwrap().push(PatternChar::Literal(next)),
+                    Some(next) if Some(next) == escape => {
+                        pieces.last_mut().unwrap().push(PatternChar::Literal(next))
+                    }
+                    _ => {
+                        return Err(format!(
+                            "in LIKE '{pattern}', the escape character must be followed by %, _ or itself"
+                        ));
+                    }
+                }
+            } else if c == '%' {
+                pieces.push(Vec::new());
+            } else if c == '_' {
+                pieces.last_mut().unwrap().push(PatternChar::AnyOne);
+            } else {
+                pieces.last_mut().unwrap().push(PatternChar::Literal(c));
+            }
+        }
+        let anchored_start = !pieces.first().is_some_and(Vec::is_empty) || pieces.len() == 1;
+        let anchored_end = pieces.len() == 1 || !pieces.last().is_some_and(Vec::is_empty);
+        pieces.retain(|p| !p.is_empty());
+        Ok(LikePattern { pieces, anchored_start, anchored_end })
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        if self.pieces.is_empty() {
+            // '' matches only '', and any pattern of only % matches everything.
+            return !(self.anchored_start && self.anchored_end) || text.is_empty();
+        }
+        let last = self.pieces.len() - 1;
+        let mut pos = 0;
+        for (i, piece) in self.pieces.iter().enumerate() {
+            let must_start_here = i == 0 && self.anchored_start;
+            let must_end_here = i == last && self.anchored_end;
+            if must_end_here {
+                // Each piece is a fixed number of characters, so the last one has one place.
+                let Some(start) = start_of_last_chars(text, piece.len()) else { return false };
+                if start < pos || (must_start_here && start != 0) {
+                    return false;
+                }
+                return piece_matches_at(piece, &text[start..]).is_some();
+            }
+            if must_start_here {
+                match piece_matches_at(piece, text) {
+                    Some(len) => pos = len,
+                    None => return false,
+                }
+                continue;
+            }
+            // Leftmost match is optimal when every piece has a fixed length.
+            match find_piece(piece, text, pos) {
+                Some(end) => pos = end,
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Byte offset where the last `count` characters of `text` start.
+fn start_of_last_chars(text: &str, count: usize) -> Option<usize> {
+    if count == 0 {
+        return Some(text.len());
+    }
+    text.char_indices().rev().nth(count - 1).map(|(i, _)| i)
+}
+
+/// If `piece` matches at the start of `text`, the number of bytes it covers.
+fn piece_matches_at(piece: &[PatternChar], text: &str) -> Option<usize> {
+    let mut chars = text.char_indices();
+    let mut end = 0;
+    for expected in piece {
+        let (i, c) = chars.next()?;
+        if let PatternChar::Literal(l) = expected
+            && *l != c
+        {
+            return None;
+        }
+        end = i + c.len_utf8();
+    }
+    Some(end)
+}
+
+fn find_piece(piece: &[PatternChar], text: &str, from: usize) -> Option<usize> {
+    let rest = &text[from..];
+    if let Some(literal) = literal_piece(piece) {
+        return rest.find(literal.as_str()).map(|i| from + i + literal.len());
+    }
+    for (i, _) in rest.char_indices() {
+        if let Some(len) = piece_matches_at(piece, &rest[i..]) {
+            return Some(from + i + len);
+        }
+    }
+    None
+}
+
+fn literal_piece(piece: &[PatternChar]) -> Option<String> {
+    piece
+        .iter()
+        .map(|p| match p {
+            PatternChar::Literal(c) => Some(*c),
+            PatternChar::AnyOne => None,
+        })
+        .collect()
+}
+
+/// What an expression is evaluated against: one record, or one group after GROUP BY.
+pub enum Scope<'x, 'r, 'a> {
+    Record(Record<'r, 'a>),
+    Group { keys: &'x [OwnedValue], aggregates: &'x [OwnedValue] },
+}
+
+pub fn eval<'r>(expr: &Expr, scope: &Scope<'_, 'r, '_>) -> Value<'r> {
+    match expr {
+        Expr::Column(path) => match scope {
+            Scope::Record(record) => record.get(path),
+            Scope::Group { .. } => Value::Null,
+        },
+        Expr::JsonScalarPath(path) => match scope {
+            Scope::Record(record) => record.json_scalar(path),
+            Scope::Group { .. } => Value::Null,
+        },
+        Expr::Literal(value) => value.clone(),
+        Expr::GroupKey(i) => match scope {
+            Scope::Group { keys, .. } => keys[*i].clone(),
+            Scope::Record(_) => Value::Null,
+        },
+        Expr::Aggregate(i) => match scope {
+            Scope::Group { aggregates, .. } => aggregates[*i].clone(),
+            Scope::Record(_) => Value::Null,
+        },
+        Expr::Compare(op, left, right) => {
+            let ordering = eval(left, scope).sql_cmp(&eval(right, scope));
+            bool_value(ordering.map(|o| compare_holds(*op, o)))
+        }
+        Expr::And(left, right) => bool_value(and(truth(left, scope), || truth(right, scope))),
+        Expr::Or(left, right) => bool_value(or(truth(left, scope), || truth(right, scope))),
+        Expr::Not(inner) => bool_value(truth(inner, scope).map(|b| !b)),
+        Expr::IsNull { expr, negated } => Value::Bool(eval(expr, scope).is_null() != *negated),
+        Expr::Like { expr, pattern, negated } => {
+            let value = eval(expr, scope);
+            bool_value(value.to_text().map(|text| pattern.matches(&text) != *negated))
+        }
+        Expr::InList { expr, list, negated } => {
+            let value = eval(expr, scope);
+            if value.is_null() {
+                return Value::Null;
+            }
+            let mut saw_null = false;
+            for item in list {
+                match value.sql_cmp(&eval(item, scope)) {
+                    Some(Ordering::Equal) => return Value::Bool(!*negated),
+                    None => saw_null = true,
+                    Some(_) => {}
+                }
+            }
+            if saw_null { Value::Null } else { Value::Bool(*negated) }
+        }
+        Expr::Arith(op, left, right) => arithmetic(*op, &eval(left, scope), &eval(right, scope)),
+        Expr::Negate(inner) => match eval(inner, scope) {
+            Value::Int(i) => i.checked_neg().map_or(Value::Null, Value::Int),
+            other => other.as_f64().map_or(Value::Null, |f| Value::Float(-f)),
+        },
+        Expr::Call(func, arg) => call(*func, eval(arg, scope)),
+        Expr::JsonScalar(base, path) => match eval(base, scope).to_text() {
+            Some(text) => json_scalar_of_text(&text, path),
+            None => Value::Null,
+        },
+        Expr::DateTrunc(unit, inner) => match eval(inner, scope).as_time() {
+            Some(time) => truncate(time, *unit).map_or(Value::Null, Value::Time),
+            None => Value::Null,
+        },
+    }
+}
+
+/// A WHERE or HAVING clause keeps a row only when it is TRUE (not FALSE, not NULL).
+pub fn holds(expr: &Expr, scope: &Scope<'_, '_, '_>) -> bool {
+    truth(expr, scope) == Some(true)
+}
+
+fn truth(expr: &Expr, scope: &Scope<'_, '_, '_>) -> Option<bool> {
+    match eval(expr, scope) {
+        Value::Bool(b) => Some(b),
+        Value::Null => None,
+        other => match other.to_text()?.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+    }
+}
+
+fn and(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Option<bool> {
+    match left {
+        Some(false) => Some(false),
+        Some(true) => right(),
+        None => match right() {
+            Some(false) => Some(false),
+            _ => None,
+        },
+    }
+}
+
+fn or(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Option<bool> {
+    match left {
+        Some(true) => Some(true),
+        Some(false) => right(),
+        None => match right() {
+            Some(true) => Some(true),
+            _ => None,
+        },
+    }
+}
+
+fn bool_value(b: Option<bool>) -> Value<'static> {
+    b.map_or(Value::Null, Value::Bool)
+}
+
+fn compare_holds(op: CmpOp, ordering: Ordering) -> bool {
+    match op {
+        CmpOp::Eq => ordering == Ordering::Equal,
+        CmpOp::NotEq => ordering != Ordering::Equal,
+        CmpOp::Lt => ordering == Ordering::Less,
+        CmpOp::LtEq => ordering != Ordering::Greater,
+        CmpOp::Gt => ordering == Ordering::Greater,
+        CmpOp::GtEq => ordering != Ordering::Less,
+    }
+}
+
+fn arithmetic(op: ArithOp, left: &Value<'_>, right: &Value<'_>) -> Value<'static> {
+    if let (Value::Int(a), Value::Int(b)) = (left, right) {
+        let result = match op {
+            ArithOp::Add => a.checked_add(*b),
+            ArithOp::Sub => a.checked_sub(*b),
+            ArithOp::Mul => a.checked_mul(*b),
+            ArithOp::Div => a.checked_div(*b),
+            ArithOp::Rem => a.checked_rem(*b),
+        };
+        return result.map_or(Value::Null, Value::Int);
+    }
+    let (Some(a), Some(b)) = (left.as_f64(), right.as_f64()) else {
+        return Value::Null;
+    };
+    let result = match op {
+        ArithOp::Add => a + b,
+        ArithOp::Sub => a - b,
+        ArithOp::Mul => a * b,
+        ArithOp::Div if b == 0.0 => return Value::Null,
+        ArithOp::Div => a / b,
+        ArithOp::Rem if b == 0.0 => return Value::Null,
+        ArithOp::Rem => a % b,
+    };
+    Value::Float(result)
+}
+
+fn call(func: Func, arg: Value<'_>) -> Value<'_> {
+    match func {
+        Func::Lower => arg.to_text().map_or(Value::Null, |t| Value::Str(Cow::Owned(t.to_lowercase()))),
+        Func::Upper => arg.to_text().map_or(Value::Null, |t| Value::Str(Cow::Owned(t.to_uppercase()))),
+        Func::Floor => match arg {
+            Value::Int(i) => Value::Int(i),
+            other => other.as_f64().map_or(Value::Null, |f| Value::Float(f.floor())),
+        },
+        Func::FromIso8601Timestamp => arg.as_time().map_or(Value::Null, Value::Time),
+        Func::ToUnixtime => arg.as_time().map_or(Value::Null, |t| {
+            Value::Float(t.timestamp() as f64 + f64::from(t.timestamp_subsec_millis()) / 1000.0)
+        }),
+        Func::FromUnixtime => arg.as_f64().map_or(Value::Null, |secs| {
+            let millis = (secs * 1000.0).round();
+            if !millis.is_finite() || millis.abs() > 8.0e15 {
+                return Value::Null;
+            }
+            DateTime::from_timestamp_millis(millis as i64).map_or(Value::Null, Value::Time)
+        }),
+    }
+}
+
+fn json_scalar_of_text(text: &str, path: &[String]) -> Value<'static> {
+    let mut bytes = text.as_bytes().to_vec();
+    let Ok(parsed) = simd_json::to_borrowed_value(&mut bytes) else {
+        return Value::Null;
+    };
+    let path = FieldPath::new(path.to_vec());
+    Record::new(&parsed).json_scalar(&path).into_owned()
+}
+
+fn truncate(time: DateTime<Utc>, unit: TruncUnit) -> Option<DateTime<Utc>> {
+    let step = match unit {
+        TruncUnit::Minute => TimeDelta::minutes(1),
+        TruncUnit::Hour => TimeDelta::hours(1),
+        TruncUnit::Day => TimeDelta::days(1),
+    };
+    time.duration_trunc(step).ok()
+}
+
+/// Where a row came from: object index in the sorted input, record index in the object.
+pub type Position = (u32, u32);
+
+#[derive(Debug)]
+pub struct PendingRow {
+    pub position: Position,
+    pub values: Vec<OwnedValue>,
+    /// Values of ORDER BY expressions that are not output columns.
+    pub sort_extra: Vec<OwnedValue>,
+}
+
+#[derive(Debug)]
+enum AggregateState {
+    Count(u64),
+    Distinct(HashSet<OwnedValue>),
+    Min(Option<OwnedValue>),
+    Max(Option<OwnedValue>),
+}
+
+/// What one query has gathered so far: matching rows, or groups with their aggregates.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    rows: Vec<PendingRow>,
+    groups: HashMap<Vec<OwnedValue>, Vec<AggregateState>>,
+}
+
+impl Accumulator {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.groups.is_empty()
+    }
+}
+
+impl Plan {
+    pub fn accumulate(&self, acc: &mut Accumulator, record: Record<'_, '_>, position: Position) {
+        let scope = Scope::Record(record);
+        if let Some(filter) = &self.filter
+            && !holds(filter, &scope)
+        {
+            return;
+        }
+        if !self.grouped {
+            let values = self.projections.iter().map(|e| eval(e, &scope).into_owned()).collect();
+            let sort_extra = self.sort_exprs().map(|e| eval(e, &scope).into_owned()).collect();
+            acc.rows.push(PendingRow { position, values, sort_extra });
+            return;
+        }
+        let key: Vec<OwnedValue> = self.group_by.iter().map(|e| eval(e, &scope).into_owned()).collect();
+        let states = acc.groups.entry(key).or_insert_with(|| self.new_states());
+        for (state, aggregate) in states.iter_mut().zip(&self.aggregates) {
+            update(state, aggregate, &scope);
+        }
+    }
+
+    /// Bounds memory for `ORDER BY … LIMIT n`: only the best n rows of a part can survive.
+    pub fn trim(&self, acc: &mut Accumulator) {
+        if let Some(limit) = self.limit
+            && !self.grouped
+            && acc.rows.len() > limit.saturating_mul(2).max(1024)
+        {
+            self.sort_rows(&mut acc.rows);
+            acc.rows.truncate(limit);
+        }
+    }
+
+    pub fn merge(&self, into: &mut Accumulator, from: Accumulator) {
+        into.rows.extend(from.rows);
+        for (key, states) in from.groups {
+            match into.groups.get_mut(&key) {
+                Some(existing) => {
+                    for (a, b) in existing.iter_mut().zip(states) {
+                        merge_state(a, b);
+                    }
+                }
+                None => {
+                    into.groups.insert(key, states);
+                }
+            }
+        }
+        self.trim(into);
+    }
+
+    /// The final rows, in a deterministic order whatever order the parts were merged in.
+    pub fn finish(&self, acc: Accumulator) -> Vec<Vec<OwnedValue>> {
+        let mut rows = if self.grouped { self.group_rows(acc) } else { acc.rows };
+        self.sort_rows(&mut rows);
+        if let Some(limit) = self.limit {
+            rows.truncate(limit);
+        }
+        rows.into_iter().map(|r| r.values).collect()
+    }
+
+    fn group_rows(&self, acc: Accumulator) -> Vec<PendingRow> {
+        let mut groups: Vec<_> = acc.groups.into_iter().collect();
+        // A query with aggregates and no GROUP BY has one group, even over no records.
+        if groups.is_empty() && self.group_by.is_empty() {
+            groups.push((Vec::new(), self.new_states()));
+        }
+        // Groups have no input position: order them by key, so ties in ORDER BY are stable.
+        groups.sort_by(|a, b| compare_keys(&a.0, &b.0));
+        let mut rows = Vec::new();
+        for (key, states) in groups {
+            let aggregates: Vec<OwnedValue> = states.into_iter().map(finish_state).collect();
+            let scope = Scope::Group { keys: &key, aggregates: &aggregates };
+            if let Some(having) = &self.having
+                && !holds(having, &scope)
+            {
+                continue;
+            }
+            let values = self.projections.iter().map(|e| eval(e, &scope).into_owned()).collect();
+            let sort_extra = self.sort_exprs().map(|e| eval(e, &scope).into_owned()).collect();
+            rows.push(PendingRow { position: (0, rows.len() as u32), values, sort_extra });
+        }
+        rows
+    }
+
+    fn sort_exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.order_by.iter().filter_map(|k| match &k.target {
+            SortTarget::Expr(e) => Some(e),
+            SortTarget::Column(_) => None,
+        })
+    }
+
+    fn sort_rows(&self, rows: &mut [PendingRow]) {
+        rows.sort_by(|a, b| {
+            let mut extra = 0;
+            for key in &self.order_by {
+                let (x, y) = match &key.target {
+                    SortTarget::Column(i) => (&a.values[*i], &b.values[*i]),
+                    SortTarget::Expr(_) => {
+                        extra += 1;
+                        (&a.sort_extra[extra - 1], &b.sort_extra[extra - 1])
+                    }
+                };
+                let ordering = compare_for_sort(x, y, key);
+                if ordering != Ordering::Equal {
+                    return ordering;
+                }
+            }
+            a.position.cmp(&b.position)
+        });
+    }
+
+    fn new_states(&self) -> Vec<AggregateState> {
+        self.aggregates
+            .iter()
+            .map(|a| match a {
+                Aggregate::CountAll | Aggregate::Count(_) => AggregateState::Count(0),
+                Aggregate::CountDistinct(_) => AggregateState::Distinct(HashSet::new()),
+                Aggregate::Min(_) => AggregateState::Min(None),
+                Aggregate::Max(_) => AggregateState::Max(None),
+            })
+            .collect()
+    }
+}
+
+fn compare_for_sort(x: &OwnedValue, y: &OwnedValue, key: &SortKey) -> Ordering {
+    match (x.is_null(), y.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => if key.nulls_first { Ordering::Less } else { Ordering::Greater },
+        (false, true) => if key.nulls_first { Ordering::Greater } else { Ordering::Less },
+        (false, false) => {
+            let ordering = x.total_cmp(y);
+            if key.descending { ordering.reverse() } else { ordering }
+        }
+    }
+}
+
+fn compare_keys(a: &[OwnedValue], b: &[OwnedValue]) -> Ordering {
+    a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| *o != Ordering::Equal).unwrap_or(Ordering::Equal)
+}
+
+fn update(state: &mut AggregateState, aggregate: &Aggregate, scope: &Scope<'_, '_, '_>) {
+    match (state, aggregate) {
+        (AggregateState::Count(n), Aggregate::CountAll) => *n += 1,
+        (AggregateState::Count(n), Aggregate::Count(e)) => {
+            if !eval(e, scope).is_null() {
+                *n += 1;
+            }
+        }
+        (AggregateState::Distinct(set), Aggregate::CountDistinct(e)) => {
+            let value = eval(e, scope);
+            if !value.is_null() && !set.contains(&value) {
+                set.insert(value.into_owned());
+            }
+        }
+        (AggregateState::Min(current), Aggregate::Min(e)) => keep_extreme(current, eval(e, scope), Ordering::Less),
+        (AggregateState::Max(current), Aggregate::Max(e)) => {
+            keep_extreme(current, eval(e, scope), Ordering::Greater)
+        }
+        _ => unreachable!("aggregate states are built from the same plan"),
+    }
+}
+
+fn keep_extreme(current: &mut Option<OwnedValue>, candidate: Value<'_>, wanted: Ordering) {
+    if candidate.is_null() {
+        return;
+    }
+    let replace = match current {
+        None => true,
+        Some(existing) => candidate.total_cmp(existing) == wanted,
+    };
+    if replace {
+        *current = Some(candidate.into_owned());
+    }
+}
+
+fn merge_state(into: &mut AggregateState, from: AggregateState) {
+    match (into, from) {
+        (AggregateState::Count(a), AggregateState::Count(b)) => *a += b,
+        (AggregateState::Distinct(a), AggregateState::Distinct(b)) => a.extend(b),
+        (AggregateState::Min(a), AggregateState::Min(Some(b))) => keep_extreme(a, b, Ordering::Less),
+        (AggregateState::Max(a), AggregateState::Max(Some(b))) => keep_extreme(a, b, Ordering::Greater),
+        _ => {}
+    }
+}
+
+fn finish_state(state: AggregateState) -> OwnedValue {
+    match state {
+        AggregateState::Count(n) => Value::Int(n as i64),
+        AggregateState::Distinct(set) => Value::Int(set.len() as i64),
+        AggregateState::Min(v) | AggregateState::Max(v) => v.unwrap_or(Value::Null),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::sql::compile;
+
+    fn like(pattern: &str, text: &str) -> bool {
+        LikePattern::compile(pattern, None).unwrap().matches(text)
+    }
+
+    #[test]
+    fn like_edge_cases() {
+        let cases = [
+            ("%Policy%", "PutRolePolicy", true),
+            ("%Policy%", "Policy", true),
+            ("%Policy%", "policy", false),
+            ("AccessDenied%", "AccessDenied", true),
+            ("AccessDenied%", "Client.AccessDenied", false),
+            ("%UnauthorizedOperation", "Client.UnauthorizedOperation", true),
+            ("%UnauthorizedOperation", "UnauthorizedOperationX", false),
+            ("", "", true),
+            ("", "a", false),
+            ("%", "", true),
+            ("%%", "anything", true),
+            ("_", "é", true),
+            ("_", "ab", false),
+            ("a_c", "abc", true),
+            ("a_c", "ac", false),
+            ("%a_c%", "xxabcxx", true),
+            ("%ab%ab%", "abab", true),
+            ("%ab%ab%", "aba", false),
+            ("a%a", "a", false),
+            ("a%a", "aa", true),
+            ("%_", "", false),
+            ("%_", "x", true),
+            ("Get%", "GetRole", true),
+            ("%Role", "AssumeRole", true),
+            ("ümlaut%", "ümlauts", true),
+        ];
+        for (pattern, text, expected) in cases {
+            assert_eq!(like(pattern, text), expected, "'{text}' LIKE '{pattern}'");
+        }
+    }
+
+    #[test]
+    fn like_escape() {
+        let p = LikePattern::compile("100\\%", Some('\\')).unwrap();
+        assert!(p.matches("100%"));
+        assert!(!p.matches("1000"));
+        assert!(LikePattern::compile("a\\b", Some('\\')).is_err());
+    }
+
+    fn rows(sql: &str, events: &[&str]) -> Vec<Vec<OwnedValue>> {
+        let plan = compile(sql).unwrap();
+        let mut acc = Accumulator::default();
+        for (i, text) in events.iter().enumerate() {
+            let mut bytes = text.as_bytes().to_vec();
+            let json = simd_json::to_borrowed_value(&mut bytes).unwrap();
+            plan.accumulate(&mut acc, Record::new(&json), (0, i as u32));
+        }
+        plan.finish(acc)
+    }
+
+    fn texts(rows: Vec<Vec<OwnedValue>>) -> Vec<String> {
+        rows.into_iter()
+            .map(|r| r.iter().map(|v| v.to_text().map_or("NULL".into(), |t| t.into_owned())).collect::<Vec<_>>().join("|"))
+            .collect()
+    }
+
+    #[test]
+    fn null_follows_three_valued_logic() {
+        let events = [r#"{"id":1,"errorCode":null}"#, r#"{"id":2,"errorCode":"AccessDenied"}"#, r#"{"id":3}"#];
+        let q = |w: &str| texts(rows(&format!("SELECT id FROM cloudtrail_logs WHERE {w}"), &events));
+        assert_eq!(q("errorCode <> 'AccessDenied'"), Vec::<String>::new());
+        assert_eq!(q("NOT (errorCode = 'AccessDenied')"), Vec::<String>::new());
+        assert_eq!(q("errorCode IS NULL"), ["1", "3"]);
+        assert_eq!(q("errorCode IS NULL OR errorCode = 'x'"), ["1", "3"]);
+        assert_eq!(q("errorCode = 'x' OR id = 3"), ["3"]);
+        assert_eq!(q("NOT (errorCode = 'AccessDenied' AND id = 2)"), ["1", "3"]);
+        assert_eq!(q("NOT (errorCode = 'AccessDenied' OR id = 2)"), Vec::<String>::new());
+        assert_eq!(q("errorCode NOT IN ('x', NULL)"), Vec::<String>::new());
+        assert_eq!(q("errorCode IN ('AccessDenied', NULL)"), ["2"]);
+        assert_eq!(q("errorCode NOT LIKE 'Access%'"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn json_string_fields_and_case_insensitive_keys() {
+        let events = [
+            r#"{"eventname":"PutBucketPolicy","requestParameters":"{\"bucketName\":\"a\"}"}"#,
+            r#"{"eventName":"PutBucketPolicy","requestParameters":{"bucketName":"b"}}"#,
+            r#"{"EVENTNAME":"PutBucketAcl","requestParameters":null}"#,
+        ];
+        let got = texts(rows(
+            "SELECT requestParameters.bucketName, json_extract_scalar(requestparameters, '$.bucketName') \
+             FROM cloudtrail_logs WHERE EventName = 'PutBucketPolicy'",
+            &events,
+        ));
+        assert_eq!(got, ["a|a", "b|b"]);
+    }
+
+    #[test]
+    fn readonly_true_false_as_bool_or_string() {
+        let events = [r#"{"id":1,"readOnly":false}"#, r#"{"id":2,"readOnly":"false"}"#, r#"{"id":3,"readOnly":true}"#];
+        for predicate in ["readOnly = 'false'", "readOnly = false", "NOT readOnly"] {
+            let got = texts(rows(&format!("SELECT id FROM cloudtrail_logs WHERE {predicate}"), &events));
+            assert_eq!(got, ["1", "2"], "{predicate}");
+        }
+    }
+
+    #[test]
+    fn aggregates_group_having_order_limit() {
+        let events = [
+            r#"{"ip":"1.1.1.1","u":"a","t":"2024-01-01T00:00:10Z"}"#,
+            r#"{"ip":"1.1.1.1","u":"b","t":"2024-01-01T00:04:59Z"}"#,
+            r#"{"ip":"1.1.1.1","u":"b","t":"2024-01-01T00:02:00Z"}"#,
+            r#"{"ip":"2.2.2.2","u":null,"t":"2024-01-01T00:01:00Z"}"#,
+            r#"{"ip":null,"u":"c","t":"bad"}"#,
+        ];
+        let got = texts(rows(
+            "SELECT ip, count(*) AS n, count(DISTINCT u) AS users, count(u), min(t), max(t) \
+             FROM cloudtrail_logs GROUP BY ip HAVING count(*) >= 1 ORDER BY n DESC, ip",
+            &events,
+        ));
+        assert_eq!(
+            got,
+            [
+                "1.1.1.1|3|2|3|2024-01-01T00:00:10Z|2024-01-01T00:04:59Z",
+                "2.2.2.2|1|0|0|2024-01-01T00:01:00Z|2024-01-01T00:01:00Z",
+                "NULL|1|1|1|bad|bad",
+            ]
+        );
+        let windows = texts(rows(
+            "SELECT from_unixtime(floor(to_unixtime(from_iso8601_timestamp(t)) / 300) * 300) AS w, count(*) \
+             FROM cloudtrail_logs WHERE ip IS NOT NULL GROUP BY 1 ORDER BY w",
+            &events,
+        ));
+        assert_eq!(windows, ["2024-01-01T00:00:00Z|4"]);
+        let trunc = texts(rows(
+            "SELECT date_trunc('minute', t) AS m, count(*) FROM cloudtrail_logs GROUP BY date_trunc('minute', t) \
+             ORDER BY m NULLS FIRST LIMIT 2",
+            &events,
+        ));
+        assert_eq!(trunc, ["NULL|1", "2024-01-01T00:00:00Z|1"]);
+        let total = texts(rows("SELECT count(*) FROM cloudtrail_logs WHERE ip = 'none'", &events));
+        assert_eq!(total, ["0"]);
+    }
+
+    #[test]
+    fn ungrouped_order_and_limit_keep_input_order_on_ties() {
+        let events = [r#"{"k":2,"id":"a"}"#, r#"{"k":1,"id":"b"}"#, r#"{"k":2,"id":"c"}"#];
+        assert_eq!(texts(rows("SELECT id FROM cloudtrail_logs ORDER BY k DESC", &events)), ["a", "c", "b"]);
+        assert_eq!(texts(rows("SELECT id FROM cloudtrail_logs LIMIT 2", &events)), ["a", "b"]);
+        assert_eq!(texts(rows("SELECT upper(id) FROM cloudtrail_logs WHERE k + 1 = 3", &events)), ["A", "C"]);
+    }
+}

@@ -1,0 +1,193 @@
+//! The parallel driver: objects -> decode -> every query on every record -> merged results.
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::decode::decode;
+use crate::query::{Accumulator, QueryResult, QuerySet};
+use crate::record::{FieldPath, Record};
+use crate::source::{Filter, SourceObject};
+
+/// A problem with one object, reported as `object: reason`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectMessage {
+    pub object: String,
+    pub reason: String,
+}
+
+/// Counters for the summary line; all of them add up across workers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Objects read (successfully or not).
+    pub objects: u64,
+    pub bytes_read: u64,
+    pub bytes_uncompressed: u64,
+    /// Events decoded.
+    pub records: u64,
+    /// Events that reached the queries.
+    pub evaluated: u64,
+    /// Events dropped because a window was given and their eventTime is missing or garbage.
+    pub no_event_time: u64,
+    pub outside_window: u64,
+    /// Events outside `--account`/`--region`, in objects whose key does not say.
+    pub outside_filter: u64,
+    /// Digest files found by their content rather than their key.
+    pub digest_by_content: u64,
+}
+
+impl Stats {
+    fn add(&mut self, other: &Stats) {
+        self.objects += other.objects;
+        self.bytes_read += other.bytes_read;
+        self.bytes_uncompressed += other.bytes_uncompressed;
+        self.records += other.records;
+        self.evaluated += other.evaluated;
+        self.no_event_time += other.no_event_time;
+        self.outside_window += other.outside_window;
+        self.outside_filter += other.outside_filter;
+        self.digest_by_content += other.digest_by_content;
+    }
+}
+
+pub struct ScanOutcome {
+    pub results: Vec<QueryResult>,
+    pub stats: Stats,
+    /// Objects or parts of objects that could not be read; any of these makes the exit code 2.
+    pub errors: Vec<ObjectMessage>,
+    pub warnings: Vec<ObjectMessage>,
+    pub elapsed: Duration,
+}
+
+/// One worker's share of the scan, merged with the others at the end.
+struct Partial {
+    accumulators: Vec<Accumulator>,
+    stats: Stats,
+    errors: Vec<ObjectMessage>,
+    warnings: Vec<ObjectMessage>,
+}
+
+pub fn scan(objects: &[SourceObject], queries: &QuerySet, filter: &Filter, show_progress: bool) -> ScanOutcome {
+    let started = Instant::now();
+    let progress = progress_bar(objects.len() as u64, show_progress);
+    let time_path = FieldPath::parse("eventTime");
+    let new_partial = || Partial {
+        accumulators: queries.accumulators(),
+        stats: Stats::default(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let merged = objects
+        .par_iter()
+        .enumerate()
+        .fold(new_partial, |mut part, (index, object)| {
+            scan_object(object, index as u32, queries, filter, &time_path, &mut part);
+            progress.inc(1);
+            progress.set_message(format!("{:.1} MB", part.stats.bytes_uncompressed as f64 / 1e6));
+            part
+        })
+        .reduce(new_partial, |mut a, b| {
+            queries.merge(&mut a.accumulators, b.accumulators);
+            a.stats.add(&b.stats);
+            a.errors.extend(b.errors);
+            a.warnings.extend(b.warnings);
+            a
+        });
+    progress.finish_and_clear();
+    let mut errors = merged.errors;
+    let mut warnings = merged.warnings;
+    errors.sort();
+    warnings.sort();
+    ScanOutcome {
+        results: queries.finish(merged.accumulators),
+        stats: merged.stats,
+        errors,
+        warnings,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn scan_object(
+    object: &SourceObject,
+    index: u32,
+    queries: &QuerySet,
+    filter: &Filter,
+    time_path: &FieldPath,
+    part: &mut Partial,
+) {
+    part.stats.objects += 1;
+    let message = |reason: String| ObjectMessage { object: object.name.clone(), reason };
+    let raw = match fs::read(&object.path) {
+        Ok(raw) => raw,
+        Err(e) => {
+            part.errors.push(message(format!("cannot read: {e}")));
+            return;
+        }
+    };
+    part.stats.bytes_read += raw.len() as u64;
+    // Events of objects outside the key layout are filtered one by one on their own fields.
+    let filter_events = object.layout.as_ref().is_none_or(|l| l.account.is_none() || l.region.is_none());
+    let mut record_index = 0u32;
+    let mut stats = Stats::default();
+    let accumulators = &mut part.accumulators;
+    let result = decode(raw, |record| {
+        let position = (index, record_index);
+        record_index += 1;
+        if filter_events && !in_account_and_region(record, filter) {
+            stats.outside_filter += 1;
+            return;
+        }
+        if filter.window.is_bounded() {
+            match record.get(time_path).as_time() {
+                None => {
+                    stats.no_event_time += 1;
+                    return;
+                }
+                Some(time) if !filter.window.contains(time) => {
+                    stats.outside_window += 1;
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        stats.evaluated += 1;
+        queries.accumulate(accumulators, record, position);
+    });
+    queries.trim(accumulators);
+    part.stats.add(&stats);
+    match result {
+        Ok(decoded) => {
+            part.stats.records += decoded.events;
+            part.stats.bytes_uncompressed += decoded.uncompressed_bytes;
+            if decoded.is_digest {
+                part.stats.digest_by_content += 1;
+            }
+            part.errors.extend(decoded.problems.into_iter().map(message));
+            part.warnings.extend(decoded.warnings.into_iter().map(message));
+        }
+        Err(e) => part.errors.push(message(e.to_string())),
+    }
+}
+
+fn in_account_and_region(record: Record<'_, '_>, filter: &Filter) -> bool {
+    let matches = |wanted: &[String], key: &str| {
+        wanted.is_empty() || record.str_field(key).is_some_and(|v| wanted.iter().any(|w| w == v))
+    };
+    matches(&filter.accounts, "recipientAccountId") && matches(&filter.regions, "awsRegion")
+}
+
+fn progress_bar(len: u64, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files, {msg} ({per_sec})")
+        .map(|s| s.progress_chars("=> "));
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
