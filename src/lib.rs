@@ -85,7 +85,12 @@ fn named(run: RunArgs, words: Vec<String>) -> anyhow::Result<Exit> {
 fn scan_with(run: RunArgs, sources: Vec<String>, selection: Selection) -> anyhow::Result<Exit> {
     let config = Config::new(&run, &sources, chrono::Utc::now())?;
     let (queries, mode, ad_hoc) = match selection {
-        Selection::Audit => (load_catalog(&run)?.all().to_vec(), Mode::Audit, false),
+        Selection::Audit => {
+            let mut queries = load_catalog(&run)?.all().to_vec();
+            // The most severe first: that is what a reader of an audit looks at first.
+            queries.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.name.cmp(&b.name)));
+            (queries, Mode::Audit, false)
+        }
         Selection::One(name) => {
             let catalog = load_catalog(&run)?;
             let query = catalog.get(&name).cloned().context("the query vanished from the catalogue")?;

@@ -1,0 +1,14 @@
+-- name: console-login-no-mfa
+-- title: Console sign-in without MFA
+-- severity: high
+-- description: Successful console sign-ins of IAM users that did not use MFA.
+-- references: CIS AWS Foundations 4.2 (3.2 in v1.x); ATT&CK T1078
+-- runbook: Ask the user to enable MFA now; if the sign-in was not theirs, reset the password and deactivate their access keys.
+SELECT eventTime, recipientAccountId AS account, userIdentity.userName AS user_name,
+       userIdentity.arn AS principal, sourceIPAddress, additionalEventData.MFAUsed AS mfa_used
+FROM cloudtrail_logs
+WHERE eventName = 'ConsoleLogin'
+  AND additionalEventData.MFAUsed <> 'Yes'
+  AND userIdentity.type = 'IAMUser'
+  AND responseElements.ConsoleLogin = 'Success'
+ORDER BY eventTime
