@@ -1,0 +1,109 @@
+//! Test harness: run the binary as a user does, normalise timing, compare with golden files.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `trailscan` from the repository root, so paths in output are stable.
+pub fn trailscan(args: &[&str]) -> Output {
+    Command::cargo_bin("trailscan")
+        .expect("the binary is built")
+        .current_dir(repo())
+        .args(args)
+        .output()
+        .expect("trailscan runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+pub fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited, not killed")
+}
+
+/// Elapsed time and rate are the only parts of a report that vary between runs.
+pub fn without_timing(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if line.starts_with("Elapsed ") {
+                "Elapsed <timing>".to_owned()
+            } else if line.starts_with("{\"type\":\"summary\"") || line.trim_start().starts_with("\"elapsed_ms\"")
+                || line.trim_start().starts_with("\"records_per_second\"")
+            {
+                mask_json_number(&mask_json_number(line, "elapsed_ms"), "records_per_second")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn mask_json_number(line: &str, key: &str) -> String {
+    let needle = format!("\"{key}\":");
+    let Some(start) = line.find(&needle) else { return line.to_owned() };
+    let value_start = start + needle.len();
+    let rest = &line[value_start..];
+    let spaces = rest.len() - rest.trim_start().len();
+    let digits = rest.trim_start().chars().take_while(char::is_ascii_digit).count();
+    format!("{}{}0{}", &line[..value_start], &rest[..spaces], &rest[spaces + digits..])
+}
+
+/// Compares with `tests/golden/NAME`; `UPDATE_GOLDEN=1` rewrites the file instead.
+pub fn assert_golden(name: &str, actual: &str) {
+    let path = repo().join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("golden file is writable");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create it)", path.display()));
+    if expected != actual {
+        let diff: Vec<String> = expected
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .filter(|(_, (e, a))| e != a)
+            .take(5)
+            .map(|(i, (e, a))| format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1))
+            .collect();
+        panic!(
+            "{name} differs from the golden file ({} vs {} lines); first differences:\n{}\n\
+             If the change is intended, run UPDATE_GOLDEN=1 cargo test and review the diff.",
+            expected.lines().count(),
+            actual.lines().count(),
+            diff.join("\n")
+        );
+    }
+}
+
+/// The third-party samples in ../shared/data; their absence fails in CI and skips loudly elsewhere.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = repo().join("../shared/data/third_party");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", dir.display());
+    eprintln!("SKIPPED: {} is missing (it sits beside the repository in CI)", dir.display());
+    None
+}
+
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("temp dir is writable");
+    }
+    std::fs::write(&path, bytes).expect("temp file is writable");
+    path
+}
