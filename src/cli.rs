@@ -90,15 +90,32 @@ pub struct RunArgs {
     pub until: Option<String>,
 
     /// Only these accounts (repeat or separate with commas)
-    #[arg(long, value_name = "ID", value_delimiter = ',', global = true, help_heading = "Input")]
+    #[arg(
+        long,
+        value_name = "ID",
+        value_delimiter = ',',
+        global = true,
+        help_heading = "Input"
+    )]
     pub account: Vec<String>,
 
     /// Only these regions (repeat or separate with commas)
-    #[arg(long, value_name = "REGION", value_delimiter = ',', global = true, help_heading = "Input")]
+    #[arg(
+        long,
+        value_name = "REGION",
+        value_delimiter = ',',
+        global = true,
+        help_heading = "Input"
+    )]
     pub region: Vec<String>,
 
     /// Add or replace queries with the .sql files of DIR
-    #[arg(long = "queries", value_name = "DIR", global = true, help_heading = "Input")]
+    #[arg(
+        long = "queries",
+        value_name = "DIR",
+        global = true,
+        help_heading = "Input"
+    )]
     pub queries_dir: Option<PathBuf>,
 
     /// Output format [default: table]
@@ -114,7 +131,13 @@ pub struct RunArgs {
     pub no_progress: bool,
 
     /// Worker threads [default: one per core]
-    #[arg(long, short = 'j', value_name = "N", global = true, help_heading = "Run")]
+    #[arg(
+        long,
+        short = 'j',
+        value_name = "N",
+        global = true,
+        help_heading = "Run"
+    )]
     pub threads: Option<usize>,
 }
 
@@ -160,7 +183,16 @@ mod tests {
 
     #[test]
     fn options_go_before_or_after_the_command() {
-        let cli = Cli::try_parse_from(["trailscan", "--since", "7d", "audit", "x", "--region", "a,b"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "trailscan",
+            "--since",
+            "7d",
+            "audit",
+            "x",
+            "--region",
+            "a,b",
+        ])
+        .unwrap();
         assert_eq!(cli.run.since.as_deref(), Some("7d"));
         assert_eq!(cli.run.region, ["a", "b"]);
         assert!(matches!(cli.command, Some(Command::Audit { sources }) if sources == ["x"]));
@@ -168,9 +200,20 @@ mod tests {
 
     #[test]
     fn a_query_name_or_a_path_arrives_as_a_named_command() {
-        let cli = Cli::try_parse_from(["trailscan", "--since", "24h", "failed-logins", "./logs", "--format", "csv"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "trailscan",
+            "--since",
+            "24h",
+            "failed-logins",
+            "./logs",
+            "--format",
+            "csv",
+        ])
+        .unwrap();
         assert_eq!(cli.run.since.as_deref(), Some("24h"));
-        let Some(Command::Named(words)) = cli.command else { panic!("expected a named command") };
+        let Some(Command::Named(words)) = cli.command else {
+            panic!("expected a named command")
+        };
         assert_eq!(words, ["failed-logins", "./logs", "--format", "csv"]);
     }
 }

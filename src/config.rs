@@ -32,10 +32,17 @@ impl Config {
         }
         let bound = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<DateTime<Utc>>> {
             text.as_deref()
-                .map(|t| parse_time_bound(t, now).map_err(anyhow::Error::msg).with_context(|| format!("invalid {flag}")))
+                .map(|t| {
+                    parse_time_bound(t, now)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(|| format!("invalid {flag}"))
+                })
                 .transpose()
         };
-        let window = TimeWindow { since: bound("--since", &args.since)?, until: bound("--until", &args.until)? };
+        let window = TimeWindow {
+            since: bound("--since", &args.since)?,
+            until: bound("--until", &args.until)?,
+        };
         if let (Some(since), Some(until)) = (window.since, window.until)
             && since >= until
         {
@@ -52,7 +59,11 @@ impl Config {
         let format = args.format.unwrap_or(Format::Table);
         Ok(Config {
             sources: sources.iter().map(|s| SourceSpec::parse(s)).collect(),
-            filter: Filter { window, accounts: args.account.clone(), regions: args.region.clone() },
+            filter: Filter {
+                window,
+                accounts: args.account.clone(),
+                regions: args.region.clone(),
+            },
             format,
             fail_on: args.fail_on.unwrap_or(Severity::Info),
             threads: args.threads,
@@ -66,7 +77,10 @@ impl Config {
 pub fn load_catalog(args: &RunArgs) -> anyhow::Result<Catalog> {
     Catalog::load(args.queries_dir.as_deref()).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("the queries have problems (fix them, or check with `trailscan queries lint`):\n{}", lines.join("\n"))
+        anyhow::anyhow!(
+            "the queries have problems (fix them, or check with `trailscan queries lint`):\n{}",
+            lines.join("\n")
+        )
     })
 }
 
@@ -82,12 +96,35 @@ mod tests {
     fn bad_values_are_named_in_the_error() {
         let now = Utc::now();
         let sources = ["logs".to_owned()];
-        let e = Config::new(&RunArgs { since: Some("7x".into()), ..args() }, &sources, now).unwrap_err();
-        assert!(format!("{e:#}").starts_with("invalid --since: '7x' is neither"), "{e:#}");
-        let e = Config::new(&RunArgs { account: vec!["123".into()], ..args() }, &sources, now).unwrap_err();
+        let e = Config::new(
+            &RunArgs {
+                since: Some("7x".into()),
+                ..args()
+            },
+            &sources,
+            now,
+        )
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("invalid --since: '7x' is neither"),
+            "{e:#}"
+        );
+        let e = Config::new(
+            &RunArgs {
+                account: vec!["123".into()],
+                ..args()
+            },
+            &sources,
+            now,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("12-digit"), "{e}");
         let e = Config::new(
-            &RunArgs { since: Some("1d".into()), until: Some("2d".into()), ..args() },
+            &RunArgs {
+                since: Some("1d".into()),
+                until: Some("2d".into()),
+                ..args()
+            },
             &sources,
             now,
         )

@@ -14,7 +14,13 @@ use crate::record::{Record, object_get};
 /// simd-json addresses its input with 32-bit offsets.
 const MAX_DOCUMENT_BYTES: usize = u32::MAX as usize;
 
-const EVENT_KEYS: &[&str] = &["eventVersion", "eventTime", "eventName", "eventSource", "eventID"];
+const EVENT_KEYS: &[&str] = &[
+    "eventVersion",
+    "eventTime",
+    "eventName",
+    "eventSource",
+    "eventID",
+];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
@@ -49,16 +55,27 @@ pub struct Decoded {
 /// Decodes one object and hands every event to `visit`, in file order.
 pub fn decode(raw: Vec<u8>, mut visit: impl FnMut(Record<'_, '_>)) -> Result<Decoded, DecodeError> {
     let mut bytes = inflate(raw)?;
-    let mut decoded = Decoded { uncompressed_bytes: bytes.len() as u64, ..Decoded::default() };
+    let mut decoded = Decoded {
+        uncompressed_bytes: bytes.len() as u64,
+        ..Decoded::default()
+    };
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(DecodeError::TooLarge(bytes.len()));
     }
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).ok_or(DecodeError::Empty)?;
-    let start = if bytes[start..].starts_with(b"\xEF\xBB\xBF") { start + 3 } else { start };
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .ok_or(DecodeError::Empty)?;
+    let start = if bytes[start..].starts_with(b"\xEF\xBB\xBF") {
+        start + 3
+    } else {
+        start
+    };
     match bytes.get(start) {
         Some(b'{' | b'[') => {}
         Some(_) => {
-            let head = String::from_utf8_lossy(&bytes[start..bytes.len().min(start + 12)]).into_owned();
+            let head =
+                String::from_utf8_lossy(&bytes[start..bytes.len().min(start + 12)]).into_owned();
             return Err(DecodeError::NotJson(head));
         }
         None => return Err(DecodeError::Empty),
@@ -67,7 +84,8 @@ pub fn decode(raw: Vec<u8>, mut visit: impl FnMut(Record<'_, '_>)) -> Result<Dec
     if is_json_lines(body) {
         decode_lines(body, &mut decoded, &mut visit);
     } else {
-        let document = simd_json::to_borrowed_value(body).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
+        let document = simd_json::to_borrowed_value(body)
+            .map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
         decode_document(&document, &mut decoded, &mut visit)?;
     }
     Ok(decoded)
@@ -78,14 +96,18 @@ fn inflate(raw: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
         return Ok(raw);
     }
     let mut out = Vec::with_capacity(gzip_size_hint(&raw));
-    MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(|e| DecodeError::Gzip(e.to_string()))?;
+    MultiGzDecoder::new(raw.as_slice())
+        .read_to_end(&mut out)
+        .map_err(|e| DecodeError::Gzip(e.to_string()))?;
     Ok(out)
 }
 
 /// The size in the gzip trailer (modulo 4 GiB), capped so a forged trailer cannot
 /// make us reserve more than a sane multiple of the compressed size.
 fn gzip_size_hint(raw: &[u8]) -> usize {
-    let Some(trailer) = raw.len().checked_sub(4).map(|i| &raw[i..]) else { return 0 };
+    let Some(trailer) = raw.len().checked_sub(4).map(|i| &raw[i..]) else {
+        return 0;
+    };
     let size = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]) as usize;
     size.min(raw.len().saturating_mul(32))
 }
@@ -93,7 +115,10 @@ fn gzip_size_hint(raw: &[u8]) -> usize {
 /// JSON Lines: the first non-blank line is a whole object and another line follows.
 /// A pretty-printed document starts with a line holding only `{` or `[`.
 fn is_json_lines(body: &[u8]) -> bool {
-    let mut lines = body.split(|b| *b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty());
+    let mut lines = body
+        .split(|b| *b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty());
     let first = lines.next().unwrap_or_default();
     first.len() > 1 && first.starts_with(b"{") && first.ends_with(b"}") && lines.next().is_some()
 }
@@ -110,7 +135,9 @@ fn decode_lines(body: &mut [u8], decoded: &mut Decoded, visit: &mut impl FnMut(R
                     decoded.problems.push(format!("line {line_no}: {e}"));
                 }
             }
-            Err(e) => decoded.problems.push(format!("line {line_no}: invalid JSON: {e}")),
+            Err(e) => decoded
+                .problems
+                .push(format!("line {line_no}: invalid JSON: {e}")),
         }
     }
 }
@@ -124,16 +151,22 @@ fn decode_document(
         BorrowedValue::Object(_) => {
             if let Some(records) = object_get(document, "Records") {
                 let BorrowedValue::Array(records) = records else {
-                    return Err(DecodeError::NotCloudTrail("\"Records\" is not an array".into()));
+                    return Err(DecodeError::NotCloudTrail(
+                        "\"Records\" is not an array".into(),
+                    ));
                 };
                 if records.is_empty() {
-                    decoded.warnings.push("\"Records\" is empty: no events".into());
+                    decoded
+                        .warnings
+                        .push("\"Records\" is empty: no events".into());
                 }
                 for (index, record) in records.iter().enumerate() {
                     if matches!(record, BorrowedValue::Object(_)) {
                         emit(record, decoded, visit);
                     } else {
-                        decoded.problems.push(format!("Records[{index}] is not a JSON object"));
+                        decoded
+                            .problems
+                            .push(format!("Records[{index}] is not a JSON object"));
                     }
                 }
                 Ok(())
@@ -143,7 +176,8 @@ fn decode_document(
                 decoded.is_digest = true;
                 Ok(())
             } else {
-                visit_event_or_envelope(document, decoded, visit).map_err(DecodeError::NotCloudTrail)
+                visit_event_or_envelope(document, decoded, visit)
+                    .map_err(DecodeError::NotCloudTrail)
             }
         }
         BorrowedValue::Array(items) => decode_array(items, "array", decoded, visit),
@@ -160,7 +194,9 @@ fn decode_array(
     if let Some(first) = items.first()
         && !(looks_like_event(first) || envelope_event(first).is_some())
     {
-        return Err(DecodeError::NotCloudTrail(format!("the {what}'s first element has no event fields")));
+        return Err(DecodeError::NotCloudTrail(format!(
+            "the {what}'s first element has no event fields"
+        )));
     }
     for (index, item) in items.iter().enumerate() {
         if let Err(e) = visit_event_or_envelope(item, decoded, visit) {
@@ -216,7 +252,9 @@ fn visit_event_or_envelope(
             emit(value, decoded, visit);
             Ok(())
         }
-        None => Err("a JSON object without Records or event fields (eventTime, eventName, …)".into()),
+        None => {
+            Err("a JSON object without Records or event fields (eventTime, eventName, …)".into())
+        }
     }
 }
 
@@ -225,15 +263,22 @@ fn emit(event: &BorrowedValue<'_>, decoded: &mut Decoded, visit: &mut impl FnMut
     let record = Record::new(event);
     if let Some(version) = record.str_field("eventVersion")
         && !version.starts_with("1.")
-        && decoded.warnings.iter().all(|w| !w.starts_with("eventVersion"))
+        && decoded
+            .warnings
+            .iter()
+            .all(|w| !w.starts_with("eventVersion"))
     {
-        decoded.warnings.push(format!("eventVersion {version:?} is unknown: fields are read as in 1.x"));
+        decoded.warnings.push(format!(
+            "eventVersion {version:?} is unknown: fields are read as in 1.x"
+        ));
     }
     visit(record);
 }
 
 fn looks_like_event(value: &BorrowedValue<'_>) -> bool {
-    EVENT_KEYS.iter().any(|key| object_get(value, key).is_some())
+    EVENT_KEYS
+        .iter()
+        .any(|key| object_get(value, key).is_some())
 }
 
 #[cfg(test)]
@@ -270,7 +315,11 @@ mod tests {
         for (label, bytes) in cases {
             let (seen, decoded) = names(bytes).unwrap_or_else(|e| panic!("{label}: {e}"));
             assert_eq!(seen, ["A", "B"], "{label}");
-            assert!(decoded.problems.is_empty(), "{label}: {:?}", decoded.problems);
+            assert!(
+                decoded.problems.is_empty(),
+                "{label}: {:?}",
+                decoded.problems
+            );
             let (seen, _) = names(&gzip(bytes)).unwrap();
             assert_eq!(seen, ["A", "B"], "{label} gzipped");
         }
@@ -290,26 +339,55 @@ mod tests {
             full[..full.len() / 2].to_vec()
         };
         assert!(matches!(names(&truncated), Err(DecodeError::Gzip(_))));
-        assert!(matches!(names(&[0x1f, 0x8b, 0, 1, 2]), Err(DecodeError::Gzip(_))));
+        assert!(matches!(
+            names(&[0x1f, 0x8b, 0, 1, 2]),
+            Err(DecodeError::Gzip(_))
+        ));
         assert_eq!(names(b"  \n").unwrap_err(), DecodeError::Empty);
         assert!(matches!(names(b"hello"), Err(DecodeError::NotJson(_))));
-        assert!(matches!(names(br#"{"Records":[{"eventName":"A"}"#), Err(DecodeError::InvalidJson(_))));
-        assert!(matches!(names(br#"{"Type":"Notification"}"#), Err(DecodeError::NotCloudTrail(_))));
-        assert!(matches!(names(br#"{"Records":"x"}"#), Err(DecodeError::NotCloudTrail(_))));
-        assert!(matches!(names(br#"[{"a":1}]"#), Err(DecodeError::NotCloudTrail(_))));
-        assert!(matches!(names(b"[1,2]"), Err(DecodeError::NotCloudTrail(_))));
+        assert!(matches!(
+            names(br#"{"Records":[{"eventName":"A"}"#),
+            Err(DecodeError::InvalidJson(_))
+        ));
+        assert!(matches!(
+            names(br#"{"Type":"Notification"}"#),
+            Err(DecodeError::NotCloudTrail(_))
+        ));
+        assert!(matches!(
+            names(br#"{"Records":"x"}"#),
+            Err(DecodeError::NotCloudTrail(_))
+        ));
+        assert!(matches!(
+            names(br#"[{"a":1}]"#),
+            Err(DecodeError::NotCloudTrail(_))
+        ));
+        assert!(matches!(
+            names(b"[1,2]"),
+            Err(DecodeError::NotCloudTrail(_))
+        ));
     }
 
     #[test]
     fn partial_problems_keep_the_good_events() {
-        let (seen, decoded) = names(b"{\"eventName\":\"A\"}\n{broken\n{\"eventName\":\"B\"}\n").unwrap();
+        let (seen, decoded) =
+            names(b"{\"eventName\":\"A\"}\n{broken\n{\"eventName\":\"B\"}\n").unwrap();
         assert_eq!(seen, ["A", "B"]);
         assert_eq!(decoded.problems.len(), 1);
-        assert!(decoded.problems[0].starts_with("line 2: invalid JSON"), "{:?}", decoded.problems);
+        assert!(
+            decoded.problems[0].starts_with("line 2: invalid JSON"),
+            "{:?}",
+            decoded.problems
+        );
 
         let (seen, decoded) = names(br#"{"Records":[{"eventName":"A"},"junk",null]}"#).unwrap();
         assert_eq!(seen, ["A"]);
-        assert_eq!(decoded.problems, ["Records[1] is not a JSON object", "Records[2] is not a JSON object"]);
+        assert_eq!(
+            decoded.problems,
+            [
+                "Records[1] is not a JSON object",
+                "Records[2] is not a JSON object"
+            ]
+        );
     }
 
     #[test]
@@ -318,10 +396,14 @@ mod tests {
         assert!(seen.is_empty());
         assert_eq!(decoded.warnings, ["\"Records\" is empty: no events"]);
 
-        let (_, decoded) = names(br#"{"awsAccountId":"1","digestStartTime":"2024-01-01T00:00:00Z"}"#).unwrap();
+        let (_, decoded) =
+            names(br#"{"awsAccountId":"1","digestStartTime":"2024-01-01T00:00:00Z"}"#).unwrap();
         assert!(decoded.is_digest);
 
-        let (_, decoded) = names(br#"{"Records":[{"eventVersion":"2.0","eventName":"A"},{"eventVersion":"2.0"}]}"#).unwrap();
+        let (_, decoded) = names(
+            br#"{"Records":[{"eventVersion":"2.0","eventName":"A"},{"eventVersion":"2.0"}]}"#,
+        )
+        .unwrap();
         assert_eq!(decoded.warnings.len(), 1, "{:?}", decoded.warnings);
     }
 }

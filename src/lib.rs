@@ -40,7 +40,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Some(Command::Audit { sources }) => scan_with(cli.run, sources, Selection::Audit),
         Some(Command::Query { sql, sources }) => scan_with(cli.run, sources, Selection::AdHoc(sql)),
         Some(Command::Queries { action: None }) => list_queries(&cli.run),
-        Some(Command::Queries { action: Some(QueriesAction::Lint { dir }) }) => lint(&cli.run, dir.as_deref()),
+        Some(Command::Queries {
+            action: Some(QueriesAction::Lint { dir }),
+        }) => lint(&cli.run, dir.as_deref()),
         Some(Command::Show { name }) => show(&cli.run, &name),
         Some(Command::Named(words)) => named(cli.run, words),
     }
@@ -63,7 +65,11 @@ fn named(run: RunArgs, words: Vec<String>) -> anyhow::Result<Exit> {
         Ok(parsed) => parsed,
         Err(e) => {
             e.print()?;
-            return Ok(if e.use_stderr() { Exit::Error } else { Exit::Clean });
+            return Ok(if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Clean
+            });
         }
     };
     let run = run.overridden_by(parsed.run);
@@ -71,7 +77,9 @@ fn named(run: RunArgs, words: Vec<String>) -> anyhow::Result<Exit> {
     if catalog.get(&name).is_some() {
         return scan_with(run, parsed.sources, Selection::One(name));
     }
-    let looks_like_source = name.starts_with("s3://") || name.contains(['/', '.']) || std::path::Path::new(&name).exists();
+    let looks_like_source = name.starts_with("s3://")
+        || name.contains(['/', '.'])
+        || std::path::Path::new(&name).exists();
     if !looks_like_source {
         anyhow::bail!(
             "'{name}' is not a query, a command, or an existing file or folder (`trailscan queries` lists the queries)"
@@ -88,12 +96,19 @@ fn scan_with(run: RunArgs, sources: Vec<String>, selection: Selection) -> anyhow
         Selection::Audit => {
             let mut queries = load_catalog(&run)?.all().to_vec();
             // The most severe first: that is what a reader of an audit looks at first.
-            queries.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.name.cmp(&b.name)));
+            queries.sort_by(|a, b| {
+                b.severity
+                    .cmp(&a.severity)
+                    .then_with(|| a.name.cmp(&b.name))
+            });
             (queries, Mode::Audit, false)
         }
         Selection::One(name) => {
             let catalog = load_catalog(&run)?;
-            let query = catalog.get(&name).cloned().context("the query vanished from the catalogue")?;
+            let query = catalog
+                .get(&name)
+                .cloned()
+                .context("the query vanished from the catalogue")?;
             (vec![query], Mode::Single, false)
         }
         Selection::AdHoc(sql) => {
@@ -106,7 +121,14 @@ fn scan_with(run: RunArgs, sources: Vec<String>, selection: Selection) -> anyhow
 
 fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> anyhow::Result<Exit> {
     let listing = source::list(&config.sources, &config.filter);
-    let run_scan = || scan::scan(&listing.objects, queries, &config.filter, config.show_progress);
+    let run_scan = || {
+        scan::scan(
+            &listing.objects,
+            queries,
+            &config.filter,
+            config.show_progress,
+        )
+    };
     let outcome = match config.threads {
         Some(threads) => rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -121,7 +143,11 @@ fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> any
         writeln!(stderr, "trailscan: {error}")?;
     }
     for warning in &outcome.warnings {
-        writeln!(stderr, "trailscan: warning: {}: {}", warning.object, warning.reason)?;
+        writeln!(
+            stderr,
+            "trailscan: warning: {}: {}",
+            warning.object, warning.reason
+        )?;
     }
     for error in &outcome.errors {
         writeln!(stderr, "trailscan: {}: {}", error.object, error.reason)?;
@@ -138,13 +164,20 @@ fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> any
         warnings: outcome.warnings.len(),
         elapsed: outcome.elapsed,
     };
-    let report = Report { results: &outcome.results, summary: &summary, mode };
+    let report = Report {
+        results: &outcome.results,
+        summary: &summary,
+        mode,
+    };
     let mut out = BufWriter::new(io::stdout().lock());
     output::print(config.format, &report, &mut out, config.fit_terminal)?;
     out.flush()?;
 
     let findings = !ad_hoc
-        && outcome.results.iter().any(|r| !r.rows.is_empty() && r.query.severity >= config.fail_on);
+        && outcome
+            .results
+            .iter()
+            .any(|r| !r.rows.is_empty() && r.query.severity >= config.fail_on);
     Ok(if errors > 0 {
         Exit::Error
     } else if findings {
@@ -164,11 +197,20 @@ fn list_queries(run: &RunArgs) -> anyhow::Result<Exit> {
             Origin::BuiltIn(_) => "built-in".to_owned(),
             other => other.to_string(),
         };
-        table.add_row([query.name.clone(), query.severity.to_string(), query.title.clone(), source]);
+        table.add_row([
+            query.name.clone(),
+            query.severity.to_string(),
+            query.title.clone(),
+            source,
+        ]);
     }
     let mut out = io::stdout().lock();
     writeln!(out, "{table}")?;
-    writeln!(out, "{} queries. `trailscan show NAME` prints one; `trailscan NAME ./AWSLogs` runs it.", catalog.all().len())?;
+    writeln!(
+        out,
+        "{} queries. `trailscan show NAME` prints one; `trailscan NAME ./AWSLogs` runs it.",
+        catalog.all().len()
+    )?;
     Ok(Exit::Clean)
 }
 
@@ -189,7 +231,11 @@ fn show(run: &RunArgs, name: &str) -> anyhow::Result<Exit> {
     }
     writeln!(out, "{:<12} {}", "source", query.origin)?;
     writeln!(out)?;
-    let body: Vec<&str> = query.text.lines().skip_while(|l| l.trim().is_empty() || l.trim_start().starts_with("--")).collect();
+    let body: Vec<&str> = query
+        .text
+        .lines()
+        .skip_while(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+        .collect();
     writeln!(out, "{}", body.join("\n").trim_end())?;
     Ok(Exit::Clean)
 }
@@ -199,7 +245,14 @@ fn lint(run: &RunArgs, dir: Option<&std::path::Path>) -> anyhow::Result<Exit> {
         Some(dir) => {
             let results = load_dir(dir).unwrap_or_else(|errors| vec![Err(errors)]);
             let checked = results.len();
-            (checked, results.into_iter().filter_map(Result::err).flatten().collect())
+            (
+                checked,
+                results
+                    .into_iter()
+                    .filter_map(Result::err)
+                    .flatten()
+                    .collect(),
+            )
         }
         None => {
             let mut errors: Vec<LintError> = Vec::new();
@@ -223,5 +276,9 @@ fn lint(run: &RunArgs, dir: Option<&std::path::Path>) -> anyhow::Result<Exit> {
         writeln!(out, "{error}")?;
     }
     writeln!(out, "{checked} files checked, {} problems", errors.len())?;
-    Ok(if errors.is_empty() { Exit::Clean } else { Exit::Findings })
+    Ok(if errors.is_empty() {
+        Exit::Clean
+    } else {
+        Exit::Findings
+    })
 }

@@ -161,7 +161,9 @@ fn parse_bool(s: &str) -> Option<bool> {
 }
 
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// RFC 3339 in UTC, with milliseconds only when the time has them.
@@ -238,14 +240,19 @@ impl<'r, 'a> Record<'r, 'a> {
     }
 }
 
-pub fn object_get<'r, 'a>(value: &'r BorrowedValue<'a>, key: &str) -> Option<&'r BorrowedValue<'a>> {
+pub fn object_get<'r, 'a>(
+    value: &'r BorrowedValue<'a>,
+    key: &str,
+) -> Option<&'r BorrowedValue<'a>> {
     let BorrowedValue::Object(map) = value else {
         return None;
     };
     if let Some(v) = map.get(key) {
         return Some(v);
     }
-    map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+    map.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
 }
 
 /// A scalar as `json_extract_scalar` returns it: always text, NULL for containers.
@@ -280,7 +287,10 @@ fn resolve<'r>(mut node: &'r BorrowedValue<'_>, segments: &[String]) -> (Value<'
             None => return (Value::Null, false),
         }
     }
-    (leaf_value(node), matches!(node, BorrowedValue::Array(_) | BorrowedValue::Object(_)))
+    (
+        leaf_value(node),
+        matches!(node, BorrowedValue::Array(_) | BorrowedValue::Object(_)),
+    )
 }
 
 /// Descends into a field that holds JSON as a string; anything unparsable is NULL.
@@ -324,7 +334,9 @@ pub fn to_json(node: &BorrowedValue<'_>) -> String {
 fn write_json(node: &BorrowedValue<'_>, out: &mut String) {
     match node {
         BorrowedValue::Static(StaticNode::Null) => out.push_str("null"),
-        BorrowedValue::Static(StaticNode::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
+        BorrowedValue::Static(StaticNode::Bool(b)) => {
+            out.push_str(if *b { "true" } else { "false" })
+        }
         BorrowedValue::Static(StaticNode::I64(i)) => {
             let _ = write!(out, "{i}");
         }
@@ -386,7 +398,9 @@ mod tests {
 
     fn parse(text: &str) -> BorrowedValue<'static> {
         let mut bytes = text.as_bytes().to_vec();
-        simd_json::to_owned_value(&mut bytes).map(|v| BorrowedValue::from(v)).unwrap()
+        simd_json::to_owned_value(&mut bytes)
+            .map(BorrowedValue::from)
+            .unwrap()
     }
 
     fn get(json: &BorrowedValue<'_>, path: &str) -> OwnedValue {
@@ -404,7 +418,10 @@ mod tests {
     #[test]
     fn json_string_fields_are_descended_into() {
         let json = parse(r#"{"requestParameters":"{\"bucketName\":\"logs\",\"n\":3}"}"#);
-        assert_eq!(get(&json, "requestParameters.bucketName"), Value::Str("logs".into()));
+        assert_eq!(
+            get(&json, "requestParameters.bucketName"),
+            Value::Str("logs".into())
+        );
         assert_eq!(get(&json, "requestParameters.n"), Value::Int(3));
         let not_json = parse(r#"{"requestParameters":"plain text"}"#);
         assert_eq!(get(&not_json, "requestParameters.bucketName"), Value::Null);
@@ -413,14 +430,23 @@ mod tests {
     #[test]
     fn objects_read_as_sorted_json_text() {
         let json = parse(r#"{"r":{"b":1,"a":[true,null,"x\u001b"]}}"#);
-        assert_eq!(get(&json, "r"), Value::Str(r#"{"a":[true,null,"x\u001b"],"b":1}"#.into()));
+        assert_eq!(
+            get(&json, "r"),
+            Value::Str(r#"{"a":[true,null,"x\u001b"],"b":1}"#.into())
+        );
     }
 
     #[test]
     fn readonly_compares_as_boolean_whatever_its_json_type() {
         let t = Value::Bool(false);
-        assert_eq!(t.sql_cmp(&Value::Str("false".into())), Some(Ordering::Equal));
-        assert_eq!(Value::Str("TRUE".into()).sql_cmp(&Value::Bool(true)), Some(Ordering::Equal));
+        assert_eq!(
+            t.sql_cmp(&Value::Str("false".into())),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(
+            Value::Str("TRUE".into()).sql_cmp(&Value::Bool(true)),
+            Some(Ordering::Equal)
+        );
         assert_eq!(t.sql_cmp(&Value::Null), None);
     }
 
@@ -430,6 +456,9 @@ mod tests {
         assert_eq!(format_time(&a), "2022-02-07T22:23:37Z");
         assert!(parse_time("ThisIsAWrongEventTime").is_none());
         let v = Value::Time(a);
-        assert_eq!(v.sql_cmp(&Value::Str("2022-02-07T22:23:37Z".into())), Some(Ordering::Equal));
+        assert_eq!(
+            v.sql_cmp(&Value::Str("2022-02-07T22:23:37Z".into())),
+            Some(Ordering::Equal)
+        );
     }
 }

@@ -69,7 +69,12 @@ struct Partial {
     warnings: Vec<ObjectMessage>,
 }
 
-pub fn scan(objects: &[SourceObject], queries: &QuerySet, filter: &Filter, show_progress: bool) -> ScanOutcome {
+pub fn scan(
+    objects: &[SourceObject],
+    queries: &QuerySet,
+    filter: &Filter,
+    show_progress: bool,
+) -> ScanOutcome {
     let started = Instant::now();
     let progress = progress_bar(objects.len() as u64, show_progress);
     let time_path = FieldPath::parse("eventTime");
@@ -85,7 +90,10 @@ pub fn scan(objects: &[SourceObject], queries: &QuerySet, filter: &Filter, show_
         .fold(new_partial, |mut part, (index, object)| {
             scan_object(object, index as u32, queries, filter, &time_path, &mut part);
             progress.inc(1);
-            progress.set_message(format!("{:.1} MB", part.stats.bytes_uncompressed as f64 / 1e6));
+            progress.set_message(format!(
+                "{:.1} MB",
+                part.stats.bytes_uncompressed as f64 / 1e6
+            ));
             part
         })
         .reduce(new_partial, |mut a, b| {
@@ -118,7 +126,10 @@ fn scan_object(
     part: &mut Partial,
 ) {
     part.stats.objects += 1;
-    let message = |reason: String| ObjectMessage { object: object.name.clone(), reason };
+    let message = |reason: String| ObjectMessage {
+        object: object.name.clone(),
+        reason,
+    };
     let raw = match fs::read(&object.path) {
         Ok(raw) => raw,
         Err(e) => {
@@ -128,7 +139,10 @@ fn scan_object(
     };
     part.stats.bytes_read += raw.len() as u64;
     // Events of objects outside the key layout are filtered one by one on their own fields.
-    let filter_events = object.layout.as_ref().is_none_or(|l| l.account.is_none() || l.region.is_none());
+    let filter_events = object
+        .layout
+        .as_ref()
+        .is_none_or(|l| l.account.is_none() || l.region.is_none());
     let mut record_index = 0u32;
     let mut stats = Stats::default();
     let accumulators = &mut part.accumulators;
@@ -164,8 +178,10 @@ fn scan_object(
             if decoded.is_digest {
                 part.stats.digest_by_content += 1;
             }
-            part.errors.extend(decoded.problems.into_iter().map(message));
-            part.warnings.extend(decoded.warnings.into_iter().map(message));
+            part.errors
+                .extend(decoded.problems.into_iter().map(message));
+            part.warnings
+                .extend(decoded.warnings.into_iter().map(message));
         }
         Err(e) => part.errors.push(message(e.to_string())),
     }
@@ -173,7 +189,10 @@ fn scan_object(
 
 fn in_account_and_region(record: Record<'_, '_>, filter: &Filter) -> bool {
     let matches = |wanted: &[String], key: &str| {
-        wanted.is_empty() || record.str_field(key).is_some_and(|v| wanted.iter().any(|w| w == v))
+        wanted.is_empty()
+            || record
+                .str_field(key)
+                .is_some_and(|v| wanted.iter().any(|w| w == v))
     };
     matches(&filter.accounts, "recipientAccountId") && matches(&filter.regions, "awsRegion")
 }
@@ -183,8 +202,10 @@ fn progress_bar(len: u64, show: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files, {msg} ({per_sec})")
-        .map(|s| s.progress_chars("=> "));
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files, {msg} ({per_sec})",
+    )
+    .map(|s| s.progress_chars("=> "));
     if let Ok(style) = style {
         bar.set_style(style);
     }

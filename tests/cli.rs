@@ -6,15 +6,23 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::{Command, Stdio};
 
-use util::{assert_golden, code, repo, shared_data, stderr, stdout, trailscan, without_timing, write};
+use util::{
+    assert_golden, code, repo, shared_data, stderr, stdout, trailscan, without_timing, write,
+};
 
 const TRAIL: &str = "fixtures/trail";
 const BROKEN: &str = "fixtures/broken";
-const DAY: [&str; 4] = ["--since", "2026-11-20T00:00:00Z", "--until", "2026-11-21T00:00:00Z"];
+const DAY: [&str; 4] = [
+    "--since",
+    "2026-11-20T00:00:00Z",
+    "--until",
+    "2026-11-21T00:00:00Z",
+];
 
 fn rows_per_query(jsonl: &str) -> BTreeMap<String, u64> {
     let summary: serde_json::Value =
-        serde_json::from_str(jsonl.lines().last().expect("a summary line")).expect("summary is JSON");
+        serde_json::from_str(jsonl.lines().last().expect("a summary line"))
+            .expect("summary is JSON");
     summary["rows_per_query"]
         .as_object()
         .expect("rows_per_query")
@@ -26,8 +34,17 @@ fn rows_per_query(jsonl: &str) -> BTreeMap<String, u64> {
 #[test]
 fn audit_table_matches_golden() {
     let output = trailscan(&["audit", TRAIL]);
-    assert_eq!(code(&output), 1, "findings exit 1; stderr: {}", stderr(&output));
-    assert_eq!(stderr(&output), "", "nothing on stderr when all input is good");
+    assert_eq!(
+        code(&output),
+        1,
+        "findings exit 1; stderr: {}",
+        stderr(&output)
+    );
+    assert_eq!(
+        stderr(&output),
+        "",
+        "nothing on stderr when all input is good"
+    );
     assert_golden("audit.txt", &without_timing(&stdout(&output)));
 }
 
@@ -76,19 +93,37 @@ fn every_canned_query_fires_on_its_events_and_not_on_lookalikes() {
             .filter(|l| l.starts_with("{\"type\":\"row\""))
             .map(|l| {
                 let row: serde_json::Value = serde_json::from_str(l).unwrap();
-                row["row"]["eventName"].as_str().unwrap_or_default().to_owned()
+                row["row"]["eventName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
             })
             .collect()
     };
     let policy = events("policy-changes");
     for lookalike in ["GetRole", "AssumeRole", "ListAttachedUserPolicies"] {
-        assert!(!policy.contains(&lookalike.to_owned()), "policy-changes fired on {lookalike}");
+        assert!(
+            !policy.contains(&lookalike.to_owned()),
+            "policy-changes fired on {lookalike}"
+        );
     }
     let unauthorized = events("unauthorized-calls");
-    assert_eq!(unauthorized, ["GetObject", "RunInstances", "Decrypt"], "log delivery and HeadBucket stay out");
+    assert_eq!(
+        unauthorized,
+        ["GetObject", "RunInstances", "Decrypt"],
+        "log delivery and HeadBucket stay out"
+    );
     assert_eq!(events("cloudtrail-changes"), ["UpdateTrail", "StopLogging"]);
-    assert_eq!(events("root-usage"), ["ConsoleLogin", "CreateAccessKey"], "service-invoked root calls stay out");
-    assert_eq!(events("organizations-changes"), ["DetachPolicy"], "IAM's CreatePolicy is not an Organizations change");
+    assert_eq!(
+        events("root-usage"),
+        ["ConsoleLogin", "CreateAccessKey"],
+        "service-invoked root calls stay out"
+    );
+    assert_eq!(
+        events("organizations-changes"),
+        ["DetachPolicy"],
+        "IAM's CreatePolicy is not an Organizations change"
+    );
 }
 
 #[test]
@@ -103,25 +138,54 @@ fn time_window_prunes_by_key_then_by_event_time() {
     assert_eq!(summary["pruned"], 0);
     assert_eq!(summary["records_outside_window"], 3);
     assert_eq!(summary["records_without_event_time"], 1);
-    assert!(text.contains("\"eventTime\":\"2026-11-20T00:00:30Z\""), "the GetRole after midnight is kept");
-    assert!(!text.contains("UpdateTrail"), "the UpdateTrail before midnight is dropped");
+    assert!(
+        text.contains("\"eventTime\":\"2026-11-20T00:00:30Z\""),
+        "the GetRole after midnight is kept"
+    );
+    assert!(
+        !text.contains("UpdateTrail"),
+        "the UpdateTrail before midnight is dropped"
+    );
 
-    let output = trailscan(&["audit", TRAIL, "--format", "jsonl", "--since", "2026-11-23T00:00:00Z"]);
-    let summary: serde_json::Value = serde_json::from_str(stdout(&output).lines().last().unwrap()).unwrap();
-    assert_eq!(summary["pruned"], 6, "every events file is older than the window");
+    let output = trailscan(&[
+        "audit",
+        TRAIL,
+        "--format",
+        "jsonl",
+        "--since",
+        "2026-11-23T00:00:00Z",
+    ]);
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout(&output).lines().last().unwrap()).unwrap();
+    assert_eq!(
+        summary["pruned"], 6,
+        "every events file is older than the window"
+    );
     assert_eq!(summary["objects"], 0);
     assert_eq!(code(&output), 0);
 }
 
 #[test]
 fn account_and_region_filter_on_the_key_layout() {
-    let output = trailscan(&["audit", TRAIL, "--format", "jsonl", "--account", "444455556666"]);
-    let summary: serde_json::Value = serde_json::from_str(stdout(&output).lines().last().unwrap()).unwrap();
+    let output = trailscan(&[
+        "audit",
+        TRAIL,
+        "--format",
+        "jsonl",
+        "--account",
+        "444455556666",
+    ]);
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout(&output).lines().last().unwrap()).unwrap();
     assert_eq!(summary["objects"], 2);
     assert_eq!(summary["pruned"], 4);
     let output = trailscan(&["vpc-changes", TRAIL, "--region", "us-east-1"]);
     assert_eq!(code(&output), 0, "no VPC change in us-east-1: clean exit");
-    assert!(stdout(&output).contains("VPC changes (vpc-changes) · MEDIUM · 0 rows"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("VPC changes (vpc-changes) · MEDIUM · 0 rows"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
@@ -129,7 +193,11 @@ fn threads_do_not_change_a_single_byte() {
     for format in ["table", "jsonl", "csv", "json"] {
         let one = trailscan(&["audit", TRAIL, BROKEN, "--threads", "1", "--format", format]);
         let two = trailscan(&["audit", TRAIL, BROKEN, "--threads", "2", "--format", format]);
-        assert_eq!(without_timing(&stdout(&one)), without_timing(&stdout(&two)), "{format}");
+        assert_eq!(
+            without_timing(&stdout(&one)),
+            without_timing(&stdout(&two)),
+            "{format}"
+        );
         assert_eq!(stderr(&one), stderr(&two), "{format}");
     }
 }
@@ -137,13 +205,29 @@ fn threads_do_not_change_a_single_byte() {
 #[test]
 fn broken_objects_are_each_reported_and_the_rest_is_scanned() {
     let output = trailscan(&["cloudtrail-changes", TRAIL, BROKEN, "--format", "jsonl"]);
-    assert_eq!(code(&output), 2, "unreadable input exits 2 even with findings");
+    assert_eq!(
+        code(&output),
+        2,
+        "unreadable input exits 2 even with findings"
+    );
     assert_golden("broken.stderr", &stderr(&output));
     let err = stderr(&output);
-    for name in ["corrupt.json.gz", "truncated.json.gz", "invalid.json", "sns-notification.json", "mixed.jsonl: line 2"] {
-        assert!(err.contains(&format!("fixtures/broken/{name}")), "{name} not reported:\n{err}");
+    for name in [
+        "corrupt.json.gz",
+        "truncated.json.gz",
+        "invalid.json",
+        "sns-notification.json",
+        "mixed.jsonl: line 2",
+    ] {
+        assert!(
+            err.contains(&format!("fixtures/broken/{name}")),
+            "{name} not reported:\n{err}"
+        );
     }
-    assert!(err.contains("warning: fixtures/broken/empty-records.json.gz"), "{err}");
+    assert!(
+        err.contains("warning: fixtures/broken/empty-records.json.gz"),
+        "{err}"
+    );
     let text = stdout(&output);
     // The two good lines of mixed.jsonl still count: StopLogging twice, plus the trail's two.
     assert_eq!(rows_per_query(&text)["cloudtrail-changes"], 4);
@@ -156,7 +240,10 @@ fn broken_objects_are_each_reported_and_the_rest_is_scanned() {
 fn terminal_escapes_are_neutralised_and_csv_formulas_defused() {
     let output = trailscan(&["audit", TRAIL]);
     let text = stdout(&output);
-    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "a raw control character reached the terminal");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "a raw control character reached the terminal"
+    );
     assert!(text.contains("Mozilla/5.0 \\x1b[31mEvil\\x1b[0m"));
     assert!(text.contains("Access Denied \\x1b]0;pwned\\x07"));
 
@@ -167,12 +254,27 @@ fn terminal_escapes_are_neutralised_and_csv_formulas_defused() {
 
 #[test]
 fn exit_codes_follow_fail_on() {
-    assert_eq!(code(&trailscan(&["audit", TRAIL, "--fail-on", "critical"])), 1, "root-usage is critical");
-    assert_eq!(code(&trailscan(&["nacl-changes", TRAIL, "--fail-on", "high"])), 0, "a medium finding below high");
-    assert_eq!(code(&trailscan(&["nacl-changes", TRAIL, "--fail-on", "medium"])), 1);
+    assert_eq!(
+        code(&trailscan(&["audit", TRAIL, "--fail-on", "critical"])),
+        1,
+        "root-usage is critical"
+    );
+    assert_eq!(
+        code(&trailscan(&["nacl-changes", TRAIL, "--fail-on", "high"])),
+        0,
+        "a medium finding below high"
+    );
+    assert_eq!(
+        code(&trailscan(&["nacl-changes", TRAIL, "--fail-on", "medium"])),
+        1
+    );
     let output = trailscan(&["audit", TRAIL, "--fail-on", "severe"]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("unknown severity 'severe'"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("unknown severity 'severe'"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -193,9 +295,16 @@ fn ad_hoc_query_returns_rows_and_exits_zero() {
         ]
     );
 
-    let output = trailscan(&["query", "SELECT eventName FROM cloudtrail_logs WHERE CAST(x AS int) = 1", TRAIL]);
+    let output = trailscan(&[
+        "query",
+        "SELECT eventName FROM cloudtrail_logs WHERE CAST(x AS int) = 1",
+        TRAIL,
+    ]);
     assert_eq!(code(&output), 2);
-    assert_eq!(stderr(&output), "trailscan: in the SQL, line 1, column 48: CAST is not supported (in `CAST(x AS INT)`)\n");
+    assert_eq!(
+        stderr(&output),
+        "trailscan: in the SQL, line 1, column 50: CAST is not supported (in `CAST(x AS INT)`)\n"
+    );
 }
 
 #[test]
@@ -203,13 +312,22 @@ fn queries_list_show_and_lint() {
     let output = trailscan(&["queries"]);
     assert_eq!(code(&output), 0);
     for name in catalogue_names() {
-        assert!(stdout(&output).contains(&name), "{name} missing from `trailscan queries`");
+        assert!(
+            stdout(&output).contains(&name),
+            "{name} missing from `trailscan queries`"
+        );
     }
     let output = trailscan(&["show", "root-usage"]);
     assert_eq!(code(&output), 0);
     let text = stdout(&output);
-    assert!(text.starts_with("Root user activity (root-usage)\nseverity     critical\n"), "{text}");
-    assert!(text.contains("runbook      Root should be unused"), "{text}");
+    assert!(
+        text.starts_with("Root user activity (root-usage)\nseverity     critical\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("runbook      Root should be unused"),
+        "{text}"
+    );
     assert!(text.contains("WHERE userIdentity.type = 'Root'"), "{text}");
     assert_eq!(code(&trailscan(&["show", "nope"])), 2);
 
@@ -217,15 +335,28 @@ fn queries_list_show_and_lint() {
     assert_eq!(code(&output), 0, "{}", stdout(&output));
 
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "good.sql", b"-- name: good\n-- title: Good\n-- severity: low\nSELECT eventName FROM cloudtrail_logs\n");
+    write(
+        dir.path(),
+        "good.sql",
+        b"-- name: good\n-- title: Good\n-- severity: low\nSELECT eventName FROM cloudtrail_logs\n",
+    );
     write(dir.path(), "bad.sql", b"-- name: bad\n-- severity: urgent\nSELECT eventName\nFROM cloudtrail_logs\nWHERE eventName ILIKE 'x'\n");
     let output = trailscan(&["queries", "lint", dir.path().to_str().unwrap()]);
     assert_eq!(code(&output), 1);
     let text = stdout(&output);
     let bad = dir.path().join("bad.sql").display().to_string();
-    assert!(text.contains(&format!("{bad}:1: the header needs a '-- title: …' line")), "{text}");
-    assert!(text.contains(&format!("{bad}:2: unknown severity 'urgent'")), "{text}");
-    assert!(text.contains(&format!("{bad}:5:7: ILIKE is not supported")), "{text}");
+    assert!(
+        text.contains(&format!("{bad}:1: the header needs a '-- title: …' line")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{bad}:2: unknown severity 'urgent'")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{bad}:5:7: ILIKE is not supported")),
+        "{text}"
+    );
     assert!(text.ends_with("2 files checked, 3 problems\n"), "{text}");
 }
 
@@ -236,14 +367,32 @@ fn user_queries_add_to_and_replace_builtins() {
     write(dir.path(), "stop-logging.sql", b"-- name: stop-logging\n-- title: StopLogging only\n-- severity: critical\nSELECT eventTime FROM cloudtrail_logs WHERE eventName = 'StopLogging'\n");
     let queries = dir.path().to_str().unwrap();
     let output = trailscan(&["root-usage", TRAIL, "--queries", queries]);
-    assert!(stdout(&output).starts_with("Root, narrowed (root-usage) · LOW · 1 row"), "{}", stdout(&output));
-    let output = trailscan(&["--queries", queries, "stop-logging", TRAIL, "--format", "csv"]);
-    assert_eq!(stdout(&output), "query,severity,eventTime\nstop-logging,critical,2026-11-20T12:05:00Z\n");
+    assert!(
+        stdout(&output).starts_with("Root, narrowed (root-usage) · LOW · 1 row"),
+        "{}",
+        stdout(&output)
+    );
+    let output = trailscan(&[
+        "--queries",
+        queries,
+        "stop-logging",
+        TRAIL,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        stdout(&output),
+        "query,severity,eventTime\nstop-logging,critical,2026-11-20T12:05:00Z\n"
+    );
 
     write(dir.path(), "broken.sql", b"-- name: broken\nSELECT\n");
     let output = trailscan(&["audit", TRAIL, "--queries", queries]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("broken.sql:1: the header needs a '-- title: …' line"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("broken.sql:1: the header needs a '-- title: …' line"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -255,35 +404,62 @@ fn clear_errors_for_unknown_names_missing_paths_and_no_source() {
         "trailscan: 'failed-login' is not a query, a command, or an existing file or folder (`trailscan queries` lists the queries)\n"
     );
     let output = trailscan(&["audit", "no/such/dir", TRAIL, "--format", "jsonl"]);
-    assert_eq!(code(&output), 2, "a missing source is an error, and the rest is still scanned");
+    assert_eq!(
+        code(&output),
+        2,
+        "a missing source is an error, and the rest is still scanned"
+    );
     assert!(stderr(&output).starts_with("trailscan: no/such/dir: no such file or directory\n"));
     assert_eq!(rows_per_query(&stdout(&output))["root-usage"], 2);
     let output = trailscan(&[]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).starts_with("trailscan: no source given: pass a folder"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("trailscan: no source given: pass a folder"),
+        "{}",
+        stderr(&output)
+    );
     let output = trailscan(&["audit", "s3://bucket/AWSLogs"]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("s3://bucket/AWSLogs: reading from S3 is not available"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("s3://bucket/AWSLogs: reading from S3 is not available"),
+        "{}",
+        stderr(&output)
+    );
     let output = trailscan(&["audit", TRAIL, "--since", "yesterday"]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).starts_with("trailscan: invalid --since: 'yesterday'"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("trailscan: invalid --since: 'yesterday'"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn a_path_without_a_command_runs_the_audit() {
     let audit = trailscan(&["audit", TRAIL, "--format", "jsonl"]);
     let bare = trailscan(&["--format", "jsonl", TRAIL]);
-    assert_eq!(without_timing(&stdout(&audit)), without_timing(&stdout(&bare)));
+    assert_eq!(
+        without_timing(&stdout(&audit)),
+        without_timing(&stdout(&bare))
+    );
 }
 
 #[test]
 fn help_lists_examples_and_named_query_help_works() {
     let output = trailscan(&["--help"]);
     assert_eq!(code(&output), 0);
-    assert!(stdout(&output).contains("Examples:\n  trailscan audit ./AWSLogs"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("Examples:\n  trailscan audit ./AWSLogs"),
+        "{}",
+        stdout(&output)
+    );
     let output = trailscan(&["failed-logins", "--help"]);
     assert_eq!(code(&output), 0);
-    assert!(stdout(&output).contains("Usage: trailscan failed-logins"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("Usage: trailscan failed-logins"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
@@ -294,7 +470,11 @@ fn regression_closed_pipe_is_not_an_error() {
     let body = format!("{line}\n").repeat(20_000);
     let path = write(dir.path(), "many.jsonl", body.as_bytes());
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("trailscan"))
-        .args(["query", "SELECT * FROM cloudtrail_logs", path.to_str().unwrap()])
+        .args([
+            "query",
+            "SELECT * FROM cloudtrail_logs",
+            path.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -302,14 +482,22 @@ fn regression_closed_pipe_is_not_an_error() {
     let mut first = [0u8; 64];
     child.stdout.take().unwrap().read_exact(&mut first).unwrap();
     let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
 
 /// Names in the README's catalogue table, between its heading and the next heading.
 fn readme_catalogue() -> Vec<String> {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let section = readme.split("## Query catalogue").nth(1).expect("README has a '## Query catalogue' section");
+    let section = readme
+        .split("## Query catalogue")
+        .nth(1)
+        .expect("README has a '## Query catalogue' section");
     let section = section.split("\n## ").next().unwrap();
     section
         .lines()
@@ -340,43 +528,127 @@ fn readme_catalogue_matches_the_queries_folder() {
 /// What each third-party sample must give: its number of events, or the start of its error.
 fn shared_expectations() -> BTreeMap<&'static str, Result<u64, &'static str>> {
     let mut expected = BTreeMap::from([
-        ("aws_cloudtrail_processing_library/SQSMessageBody", Err("not CloudTrail")),
-        ("aws_cloudtrail_processing_library/SQSMessageBodyWrongFormat", Err("not CloudTrail")),
-        ("aws_cloudtrail_processing_library/SerializerAllFieldsNull.json", Ok(2)),
-        ("aws_cloudtrail_processing_library/SerializerTestFile.json", Ok(6)),
-        ("aws_cloudtrail_processing_library/SerializerTestFileBadFieldName.json", Ok(2)),
-        ("aws_cloudtrail_processing_library/SerializerTestFileBadJsonFormat.json", Err("invalid JSON")),
-        ("aws_cloudtrail_processing_library/SerializerTestFileCompact.json", Ok(6)),
-        ("aws_cloudtrail_processing_library/SerializerTestFileCompact.json.gz", Ok(6)),
-        ("aws_cloudtrail_processing_library/SerializerTestFileLocation.json", Ok(6)),
-        ("aws_cloudtrail_processing_library/SerializerTestFileMissField.json", Ok(4)),
-        ("aws_cloudtrail_processing_library/SerializerTestFileNewFieldAtRandomPlaces.json", Ok(2)),
-        ("aws_cloudtrail_processing_library/SerializerTestFileNewFieldName.json", Ok(2)),
-        ("aws_cloudtrail_processing_library/SerializerTestFileNewFieldsInRoot.json", Ok(2)),
-        ("aws_cloudtrail_processing_library/SerializerTestFileNewFieldsInUserIdentity.json", Ok(2)),
-        ("aws_cloudtrail_processing_library/SerializerVariousUserIdentityTestFile.json", Ok(1)),
-        ("awsdocs_cloudtrail_user_guide/cloudtrail-event-reference-user-identity__01.json", Ok(1)),
-        ("awsdocs_cloudtrail_user_guide/cloudtrail-event-reference__01.invalid.json.txt", Err("invalid JSON")),
-        ("awsdocs_cloudtrail_user_guide/cloudtrail-event-reference__02.json", Ok(1)),
-        ("awsdocs_cloudtrail_user_guide/cloudtrail-log-file-examples__06.invalid.json.txt", Err("invalid JSON")),
-        ("awsdocs_cloudtrail_user_guide/cloudtrail-log-file-examples__08.json", Ok(2)),
-        ("awsdocs_cloudtrail_user_guide/cloudtrail-tutorial__01.json", Ok(1)),
-        ("awsdocs_cloudtrail_user_guide/non-api-aws-service-events__01.json", Ok(1)),
-        ("awsdocs_cloudtrail_user_guide/view-insights-events-cli__01.json", Ok(2)),
-        ("awsdocs_cloudtrail_user_guide/viewing-service-linked-channels__01.json", Ok(1)),
-        ("permiso_cloudconsolecartographer/Demo/InputEvents.json", Ok(1000)),
+        (
+            "aws_cloudtrail_processing_library/SQSMessageBody",
+            Err("not CloudTrail"),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SQSMessageBodyWrongFormat",
+            Err("not CloudTrail"),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerAllFieldsNull.json",
+            Ok(2),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFile.json",
+            Ok(6),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFileBadFieldName.json",
+            Ok(2),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFileBadJsonFormat.json",
+            Err("invalid JSON"),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFileCompact.json",
+            Ok(6),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFileCompact.json.gz",
+            Ok(6),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFileLocation.json",
+            Ok(6),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFileMissField.json",
+            Ok(4),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFileNewFieldAtRandomPlaces.json",
+            Ok(2),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFileNewFieldName.json",
+            Ok(2),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFileNewFieldsInRoot.json",
+            Ok(2),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerTestFileNewFieldsInUserIdentity.json",
+            Ok(2),
+        ),
+        (
+            "aws_cloudtrail_processing_library/SerializerVariousUserIdentityTestFile.json",
+            Ok(1),
+        ),
+        (
+            "awsdocs_cloudtrail_user_guide/cloudtrail-event-reference-user-identity__01.json",
+            Ok(1),
+        ),
+        (
+            "awsdocs_cloudtrail_user_guide/cloudtrail-event-reference__01.invalid.json.txt",
+            Err("invalid JSON"),
+        ),
+        (
+            "awsdocs_cloudtrail_user_guide/cloudtrail-event-reference__02.json",
+            Ok(1),
+        ),
+        (
+            "awsdocs_cloudtrail_user_guide/cloudtrail-log-file-examples__06.invalid.json.txt",
+            Err("invalid JSON"),
+        ),
+        (
+            "awsdocs_cloudtrail_user_guide/cloudtrail-log-file-examples__08.json",
+            Ok(2),
+        ),
+        (
+            "awsdocs_cloudtrail_user_guide/cloudtrail-tutorial__01.json",
+            Ok(1),
+        ),
+        (
+            "awsdocs_cloudtrail_user_guide/non-api-aws-service-events__01.json",
+            Ok(1),
+        ),
+        (
+            "awsdocs_cloudtrail_user_guide/view-insights-events-cli__01.json",
+            Ok(2),
+        ),
+        (
+            "awsdocs_cloudtrail_user_guide/viewing-service-linked-channels__01.json",
+            Ok(1),
+        ),
+        (
+            "permiso_cloudconsolecartographer/Demo/InputEvents.json",
+            Ok(1000),
+        ),
         ("plaso/test_data/aws_cloudtrail.json", Ok(9)),
         ("plaso/test_data/jsonl/aws_cloudtrail.jsonl", Ok(6)),
-        ("trailscraper/111111111111_CloudTrail_eu-central-1_20171211T1505Z_A6kvhMoVeCsc7v8U.json", Ok(2)),
-        ("trailscraper/111111111111_CloudTrail_eu-central-1_20171211T1505Z_A6kvhMoVeCsc7v8U.json.gz", Ok(2)),
+        (
+            "trailscraper/111111111111_CloudTrail_eu-central-1_20171211T1505Z_A6kvhMoVeCsc7v8U.json",
+            Ok(2),
+        ),
+        (
+            "trailscraper/111111111111_CloudTrail_eu-central-1_20171211T1505Z_A6kvhMoVeCsc7v8U.json.gz",
+            Ok(2),
+        ),
         ("trailscraper/events-for-smoke-test.json", Ok(3)),
     ]);
     for i in 1..=10 {
-        let name = format!("awsdocs_cloudtrail_user_guide/cloudtrail-event-reference-aws-console-sign-in-events__{i:02}.json");
+        let name = format!(
+            "awsdocs_cloudtrail_user_guide/cloudtrail-event-reference-aws-console-sign-in-events__{i:02}.json"
+        );
         expected.insert(Box::leak(name.into_boxed_str()), Ok(1));
     }
     for i in [1, 2, 3, 4, 5, 7] {
-        let name = format!("awsdocs_cloudtrail_user_guide/cloudtrail-log-file-examples__{i:02}.json");
+        let name =
+            format!("awsdocs_cloudtrail_user_guide/cloudtrail-log-file-examples__{i:02}.json");
         expected.insert(Box::leak(name.into_boxed_str()), Ok(1));
     }
     expected
@@ -401,37 +673,68 @@ fn every_shared_sample_is_read_without_panic_with_the_right_event_count() {
     files.sort();
     let expectations = shared_expectations();
     let permiso_sessions = [
-        ("01b11411", 162), ("05a71330", 26), ("078ddd9d", 237), ("0a94aa63", 289), ("0eb95220", 168),
-        ("1c719693", 414), ("28a37129", 246), ("2f8e56cc", 102), ("36183de1", 115), ("4ff42eca", 317),
-        ("5721e3dc", 357), ("6044720a", 173), ("631f0603", 54), ("83679c6b", 331), ("8bf8ccf4", 210),
-        ("96db9634", 1000), ("9900a55b", 122), ("9e6c8696", 80), ("9f92e6bb", 217), ("a7845cfb", 158),
-        ("a8ed8c07", 140), ("ae2b9f71", 98), ("b5ff7b31", 258), ("b6dfc392", 270), ("d00fd583", 162),
-        ("e07a7754", 410), ("e0d74f6e", 211), ("f41ce257", 1101), ("f8556c65", 622), ("f8ec0c8c", 108),
+        ("01b11411", 162),
+        ("05a71330", 26),
+        ("078ddd9d", 237),
+        ("0a94aa63", 289),
+        ("0eb95220", 168),
+        ("1c719693", 414),
+        ("28a37129", 246),
+        ("2f8e56cc", 102),
+        ("36183de1", 115),
+        ("4ff42eca", 317),
+        ("5721e3dc", 357),
+        ("6044720a", 173),
+        ("631f0603", 54),
+        ("83679c6b", 331),
+        ("8bf8ccf4", 210),
+        ("96db9634", 1000),
+        ("9900a55b", 122),
+        ("9e6c8696", 80),
+        ("9f92e6bb", 217),
+        ("a7845cfb", 158),
+        ("a8ed8c07", 140),
+        ("ae2b9f71", 98),
+        ("b5ff7b31", 258),
+        ("b6dfc392", 270),
+        ("d00fd583", 162),
+        ("e07a7754", 410),
+        ("e0d74f6e", 211),
+        ("f41ce257", 1101),
+        ("f8556c65", 622),
+        ("f8ec0c8c", 108),
         ("fd15aac5", 68),
     ];
     let mut checked = 0;
     for path in &files {
-        let relative = path.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/");
+        let relative = path
+            .strip_prefix(&dir)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let mut events = 0u64;
         let result = trailscan::decode::decode(std::fs::read(path).unwrap(), |_| events += 1);
-        let expected: Option<Result<u64, &str>> = if relative.ends_with("SOURCE.json")
-            || relative.ends_with("ExpectedSignals.json")
-        {
-            Some(Err("not CloudTrail"))
-        } else if relative.contains("/Tests/Sessions/") {
-            permiso_sessions
-                .iter()
-                .find(|(prefix, _)| relative.contains(&format!("Sessions/{prefix}")))
-                .map(|(_, n)| Ok(*n))
-        } else {
-            expectations.get(relative.as_str()).cloned()
-        };
+        let expected: Option<Result<u64, &str>> =
+            if relative.ends_with("SOURCE.json") || relative.ends_with("ExpectedSignals.json") {
+                Some(Err("not CloudTrail"))
+            } else if relative.contains("/Tests/Sessions/") {
+                permiso_sessions
+                    .iter()
+                    .find(|(prefix, _)| relative.contains(&format!("Sessions/{prefix}")))
+                    .map(|(_, n)| Ok(*n))
+            } else {
+                expectations.get(relative.as_str()).cloned()
+            };
         let expected = expected.unwrap_or_else(|| panic!("no expectation for {relative}"));
         match (&result, expected) {
             (Ok(decoded), Ok(n)) => {
                 assert_eq!(decoded.events, n, "{relative}");
                 assert_eq!(events, n, "{relative}");
-                assert!(decoded.problems.is_empty(), "{relative}: {:?}", decoded.problems);
+                assert!(
+                    decoded.problems.is_empty(),
+                    "{relative}: {:?}",
+                    decoded.problems
+                );
             }
             (Err(e), Err(start)) => assert!(e.to_string().starts_with(start), "{relative}: {e}"),
             (got, want) => panic!("{relative}: got {got:?}, want {want:?}"),
@@ -445,10 +748,17 @@ fn every_shared_sample_is_read_without_panic_with_the_right_event_count() {
     assert_eq!(code(&output), 2);
     let err = stderr(&output);
     assert!(!err.contains("panicked"), "{err}");
-    let reported = err.lines().filter(|l| !l.starts_with("trailscan: warning:")).count();
-    let unreadable = files.len() - files.iter().filter(|p| {
-        let mut n = 0;
-        trailscan::decode::decode(std::fs::read(p).unwrap(), |_| n += 1).is_ok()
-    }).count();
+    let reported = err
+        .lines()
+        .filter(|l| !l.starts_with("trailscan: warning:"))
+        .count();
+    let unreadable = files.len()
+        - files
+            .iter()
+            .filter(|p| {
+                let mut n = 0;
+                trailscan::decode::decode(std::fs::read(p).unwrap(), |_| n += 1).is_ok()
+            })
+            .count();
     assert_eq!(reported, unreadable, "{err}");
 }

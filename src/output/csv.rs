@@ -24,7 +24,10 @@ pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
             .collect();
         writeln!(out, "{}", header.join(","))?;
         for row in &result.rows {
-            let mut cells = vec![csv_quote(&result.query.name), result.query.severity.to_string()];
+            let mut cells = vec![
+                csv_quote(&result.query.name),
+                result.query.severity.to_string(),
+            ];
             cells.extend(row.iter().map(cell));
             writeln!(out, "{}", cells.join(","))?;
         }

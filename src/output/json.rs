@@ -59,8 +59,11 @@ fn to_json(value: &OwnedValue) -> Json {
 fn summary(report: &Report<'_>) -> Json {
     let s = report.summary;
     let st = &s.stats;
-    let rows_per_query: Map<String, Json> =
-        report.results.iter().map(|r| (r.query.name.clone(), Json::from(r.rows.len()))).collect();
+    let rows_per_query: Map<String, Json> = report
+        .results
+        .iter()
+        .map(|r| (r.query.name.clone(), Json::from(r.rows.len())))
+        .collect();
     json!({
         "objects": st.objects,
         "bytes_read": st.bytes_read,

@@ -46,7 +46,11 @@ impl Summary {
 
     pub fn records_per_second(&self) -> u64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 { (self.stats.records as f64 / secs).round() as u64 } else { 0 }
+        if secs > 0.0 {
+            (self.stats.records as f64 / secs).round() as u64
+        } else {
+            0
+        }
     }
 }
 
@@ -56,7 +60,12 @@ pub struct Report<'a> {
     pub mode: Mode,
 }
 
-pub fn print(format: Format, report: &Report<'_>, out: &mut impl Write, fit_terminal: bool) -> io::Result<()> {
+pub fn print(
+    format: Format,
+    report: &Report<'_>,
+    out: &mut impl Write,
+    fit_terminal: bool,
+) -> io::Result<()> {
     match format {
         Format::Table => table::print(report, out, fit_terminal),
         Format::Json => json::print(report, out),
@@ -66,7 +75,10 @@ pub fn print(format: Format, report: &Report<'_>, out: &mut impl Write, fit_term
 }
 
 fn value_text(value: &OwnedValue) -> String {
-    value.to_text().map(|t| sanitize::for_terminal(&t).into_owned()).unwrap_or_default()
+    value
+        .to_text()
+        .map(|t| sanitize::for_terminal(&t).into_owned())
+        .unwrap_or_default()
 }
 
 fn megabytes(bytes: u64) -> String {

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 /// Characters that must never reach a terminal raw: C0 and C1 controls (ANSI escapes
 /// start with ESC or CSI), DEL, and the bidirectional overrides that reorder text.
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Replaces unsafe characters with visible escapes (`\n`, `\x1b`, `\u{202e}`).
@@ -36,7 +37,11 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
 /// would read it as a formula (leading `=`, `+`, `-`, `@`), then quoted as RFC 4180 asks.
 pub fn csv_text_cell(text: &str) -> String {
     let safe = for_terminal(text);
-    let defused = if safe.starts_with(['=', '+', '-', '@']) { format!("'{safe}") } else { safe.into_owned() };
+    let defused = if safe.starts_with(['=', '+', '-', '@']) {
+        format!("'{safe}")
+    } else {
+        safe.into_owned()
+    };
     csv_quote(&defused)
 }
 
@@ -64,7 +69,10 @@ mod tests {
 
     #[test]
     fn csv_formulas_are_defused() {
-        assert_eq!(csv_text_cell("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(
+            csv_text_cell("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
         assert_eq!(csv_text_cell("+1"), "\"'+1\"");
         assert_eq!(csv_text_cell("-cmd"), "\"'-cmd\"");
         assert_eq!(csv_text_cell("@SUM(A1)"), "\"'@SUM(A1)\"");

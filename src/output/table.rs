@@ -48,7 +48,13 @@ fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Re
     )?;
     if rows > 0 {
         let mut table = new_table(fit);
-        table.set_header(query.plan.columns.iter().map(|c| super::sanitize::for_terminal(c).into_owned()));
+        table.set_header(
+            query
+                .plan
+                .columns
+                .iter()
+                .map(|c| super::sanitize::for_terminal(c).into_owned()),
+        );
         for row in &result.rows {
             table.add_row(row.iter().map(value_text));
         }
@@ -59,7 +65,12 @@ fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Re
 
 fn print_overview(report: &Report<'_>, out: &mut impl Write, fit: bool) -> io::Result<()> {
     let with_findings = report.results.iter().filter(|r| !r.rows.is_empty()).count();
-    writeln!(out, "Audit: {} queries, {} with findings", report.results.len(), with_findings)?;
+    writeln!(
+        out,
+        "Audit: {} queries, {} with findings",
+        report.results.len(),
+        with_findings
+    )?;
     let mut table = new_table(fit);
     table.set_header(["query", "severity", "findings", "title"]);
     for result in report.results {
@@ -109,5 +120,10 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
         s.errors,
         s.warnings
     )?;
-    writeln!(out, "Elapsed {:.2} s, {} records/s", s.elapsed.as_secs_f64(), s.records_per_second())
+    writeln!(
+        out,
+        "Elapsed {:.2} s, {} records/s",
+        s.elapsed.as_secs_f64(),
+        s.records_per_second()
+    )
 }

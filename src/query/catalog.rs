@@ -23,8 +23,13 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] =
-        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -126,7 +131,14 @@ impl fmt::Display for LintError {
     }
 }
 
-const HEADER_KEYS: &[&str] = &["name", "title", "severity", "description", "references", "runbook"];
+const HEADER_KEYS: &[&str] = &[
+    "name",
+    "title",
+    "severity",
+    "description",
+    "references",
+    "runbook",
+];
 
 /// Parses a query file: a header of `-- key: value` lines (a `--` line indented by two or
 /// more spaces continues the previous value), then the SQL. Every problem is reported.
@@ -139,13 +151,21 @@ pub fn parse_query_file(origin: Origin, text: &str) -> Result<Query, Vec<LintErr
         if trimmed.is_empty() {
             continue;
         }
-        let Some(comment) = trimmed.strip_prefix("--") else { break };
+        let Some(comment) = trimmed.strip_prefix("--") else {
+            break;
+        };
         if let Some((key, value)) = comment.split_once(':')
-            && let Some(known) = HEADER_KEYS.iter().find(|k| k.eq_ignore_ascii_case(key.trim()))
+            && let Some(known) = HEADER_KEYS
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(key.trim()))
             && !comment.starts_with("  ")
         {
             if fields.iter().any(|(k, _, _)| k == known) {
-                errors.push(lint(&origin, line_no, format!("header key '{known}' is given twice")));
+                errors.push(lint(
+                    &origin,
+                    line_no,
+                    format!("header key '{known}' is given twice"),
+                ));
             }
             fields.push((known, value.trim().to_owned(), line_no));
         } else if comment.starts_with("  ")
@@ -155,32 +175,57 @@ pub fn parse_query_file(origin: Origin, text: &str) -> Result<Query, Vec<LintErr
             value.push_str(comment.trim());
         }
     }
-    let field = |key: &str| fields.iter().find(|(k, _, _)| *k == key).map(|(_, v, line)| (v.clone(), *line));
+    let field = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, v, line)| (v.clone(), *line))
+    };
 
     for required in ["name", "title", "severity"] {
         if field(required).is_none_or(|(v, _)| v.is_empty()) {
-            errors.push(lint(&origin, 1, format!("the header needs a '-- {required}: …' line")));
+            errors.push(lint(
+                &origin,
+                1,
+                format!("the header needs a '-- {required}: …' line"),
+            ));
         }
     }
     let name = field("name").map(|(v, _)| v).unwrap_or_default();
     if let Some((value, line)) = field("name") {
         if !value.is_empty()
-            && !value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
-            errors.push(lint(&origin, line, format!("name '{value}' may only hold a-z, 0-9 and '-'")));
+            errors.push(lint(
+                &origin,
+                line,
+                format!("name '{value}' may only hold a-z, 0-9 and '-'"),
+            ));
         }
         if RESERVED_NAMES.contains(&value.as_str()) {
-            errors.push(lint(&origin, line, format!("name '{value}' is a trailscan command")));
+            errors.push(lint(
+                &origin,
+                line,
+                format!("name '{value}' is a trailscan command"),
+            ));
         }
         let stem = match &origin {
-            Origin::BuiltIn(file) => Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()),
+            Origin::BuiltIn(file) => Path::new(file)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned()),
             Origin::File(path) => path.file_stem().map(|s| s.to_string_lossy().into_owned()),
             Origin::CommandLine => None,
         };
         if let Some(stem) = stem
             && stem != value
         {
-            errors.push(lint(&origin, line, format!("name '{value}' differs from the file name '{stem}.sql'")));
+            errors.push(lint(
+                &origin,
+                line,
+                format!("name '{value}' differs from the file name '{stem}.sql'"),
+            ));
         }
     }
     let severity = match field("severity") {
@@ -196,7 +241,12 @@ pub fn parse_query_file(origin: Origin, text: &str) -> Result<Query, Vec<LintErr
     let plan = match compile(text) {
         Ok(plan) => Some(plan),
         Err(e) => {
-            errors.push(LintError { origin: origin.clone(), line: e.line, column: e.column, message: e.message });
+            errors.push(LintError {
+                origin: origin.clone(),
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            });
             None
         }
     };
@@ -217,7 +267,12 @@ pub fn parse_query_file(origin: Origin, text: &str) -> Result<Query, Vec<LintErr
 }
 
 fn lint(origin: &Origin, line: u64, message: String) -> LintError {
-    LintError { origin: origin.clone(), line, column: 0, message }
+    LintError {
+        origin: origin.clone(),
+        line,
+        column: 0,
+        message,
+    }
 }
 
 /// Every query trailscan knows, sorted by name.
@@ -252,7 +307,9 @@ impl Catalog {
             return Err(errors);
         }
         queries.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Catalog { queries: queries.into_iter().map(Arc::new).collect() })
+        Ok(Catalog {
+            queries: queries.into_iter().map(Arc::new).collect(),
+        })
     }
 
     pub fn all(&self) -> &[Arc<Query>] {
@@ -267,9 +324,15 @@ impl Catalog {
 /// Parses every `.sql` file in `dir` (sorted), each to a query or its problems.
 pub fn load_dir(dir: &Path) -> Result<Vec<Result<Query, Vec<LintError>>>, Vec<LintError>> {
     let unreadable = |message: String| {
-        vec![LintError { origin: Origin::File(dir.to_owned()), line: 0, column: 0, message }]
+        vec![LintError {
+            origin: Origin::File(dir.to_owned()),
+            line: 0,
+            column: 0,
+            message,
+        }]
     };
-    let entries = fs::read_dir(dir).map_err(|e| unreadable(format!("cannot read the query folder: {e}")))?;
+    let entries =
+        fs::read_dir(dir).map_err(|e| unreadable(format!("cannot read the query folder: {e}")))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
@@ -296,7 +359,14 @@ mod tests {
     #[test]
     fn every_builtin_query_compiles_with_full_metadata() {
         let catalog = Catalog::load(None).unwrap_or_else(|errors| {
-            panic!("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+            panic!(
+                "{}",
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
         });
         assert!(catalog.all().len() >= 18);
         for query in catalog.all() {
@@ -315,11 +385,34 @@ mod tests {
         let text = "-- name: Bad_Name\n-- severity: urgent\n-- name: again\nSELECT x FROM cloudtrail_logs WHERE CAST(x AS int) = 1\n";
         let errors = parse_query_file(Origin::File("q/bad.sql".into()), text).unwrap_err();
         let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        assert!(shown.iter().any(|e| e.starts_with("q/bad.sql:3: header key 'name' is given twice")), "{shown:?}");
-        assert!(shown.iter().any(|e| e.contains("needs a '-- title")), "{shown:?}");
-        assert!(shown.iter().any(|e| e.starts_with("q/bad.sql:1:") && e.contains("may only hold")), "{shown:?}");
-        assert!(shown.iter().any(|e| e.starts_with("q/bad.sql:2:") && e.contains("unknown severity")), "{shown:?}");
-        assert!(shown.iter().any(|e| e.starts_with("q/bad.sql:4:") && e.contains("CAST")), "{shown:?}");
+        assert!(
+            shown
+                .iter()
+                .any(|e| e.starts_with("q/bad.sql:3: header key 'name' is given twice")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|e| e.contains("needs a '-- title")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|e| e.starts_with("q/bad.sql:1:") && e.contains("may only hold")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|e| e.starts_with("q/bad.sql:2:") && e.contains("unknown severity")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|e| e.starts_with("q/bad.sql:4:") && e.contains("CAST")),
+            "{shown:?}"
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@ impl LikePattern {
         while let Some(c) = chars.next() {
             if Some(c) == escape {
                 match chars.next() {
-                    Some(next @ ('%' | '_')) => pieces.last_mut().unwrap().push(PatternChar::Literal(next)),
+                    Some(next @ ('%' | '_')) => {
+                        pieces.last_mut().unwrap().push(PatternChar::Literal(next))
+                    }
                     Some(next) if Some(next) == escape => {
                         pieces.last_mut().unwrap().push(PatternChar::Literal(next))
                     }
@@ -52,7 +54,11 @@ impl LikePattern {
         let anchored_start = !pieces.first().is_some_and(Vec::is_empty) || pieces.len() == 1;
         let anchored_end = pieces.len() == 1 || !pieces.last().is_some_and(Vec::is_empty);
         pieces.retain(|p| !p.is_empty());
-        Ok(LikePattern { pieces, anchored_start, anchored_end })
+        Ok(LikePattern {
+            pieces,
+            anchored_start,
+            anchored_end,
+        })
     }
 
     pub fn matches(&self, text: &str) -> bool {
@@ -67,7 +73,9 @@ impl LikePattern {
             let must_end_here = i == last && self.anchored_end;
             if must_end_here {
                 // Each piece is a fixed number of characters, so the last one has one place.
-                let Some(start) = start_of_last_chars(text, piece.len()) else { return false };
+                let Some(start) = start_of_last_chars(text, piece.len()) else {
+                    return false;
+                };
                 if start < pos || (must_start_here && start != 0) {
                     return false;
                 }
@@ -117,7 +125,9 @@ fn piece_matches_at(piece: &[PatternChar], text: &str) -> Option<usize> {
 fn find_piece(piece: &[PatternChar], text: &str, from: usize) -> Option<usize> {
     let rest = &text[from..];
     if let Some(literal) = literal_piece(piece) {
-        return rest.find(literal.as_str()).map(|i| from + i + literal.len());
+        return rest
+            .find(literal.as_str())
+            .map(|i| from + i + literal.len());
     }
     for (i, _) in rest.char_indices() {
         if let Some(len) = piece_matches_at(piece, &rest[i..]) {
@@ -140,7 +150,10 @@ fn literal_piece(piece: &[PatternChar]) -> Option<String> {
 /// What an expression is evaluated against: one record, or one group after GROUP BY.
 pub enum Scope<'x, 'r, 'a> {
     Record(Record<'r, 'a>),
-    Group { keys: &'x [OwnedValue], aggregates: &'x [OwnedValue] },
+    Group {
+        keys: &'x [OwnedValue],
+        aggregates: &'x [OwnedValue],
+    },
 }
 
 pub fn eval<'r>(expr: &Expr, scope: &Scope<'_, 'r, '_>) -> Value<'r> {
@@ -170,11 +183,23 @@ pub fn eval<'r>(expr: &Expr, scope: &Scope<'_, 'r, '_>) -> Value<'r> {
         Expr::Or(left, right) => bool_value(or(truth(left, scope), || truth(right, scope))),
         Expr::Not(inner) => bool_value(truth(inner, scope).map(|b| !b)),
         Expr::IsNull { expr, negated } => Value::Bool(eval(expr, scope).is_null() != *negated),
-        Expr::Like { expr, pattern, negated } => {
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+        } => {
             let value = eval(expr, scope);
-            bool_value(value.to_text().map(|text| pattern.matches(&text) != *negated))
+            bool_value(
+                value
+                    .to_text()
+                    .map(|text| pattern.matches(&text) != *negated),
+            )
         }
-        Expr::InList { expr, list, negated } => {
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => {
             let value = eval(expr, scope);
             if value.is_null() {
                 return Value::Null;
@@ -187,7 +212,11 @@ pub fn eval<'r>(expr: &Expr, scope: &Scope<'_, 'r, '_>) -> Value<'r> {
                     Some(_) => {}
                 }
             }
-            if saw_null { Value::Null } else { Value::Bool(*negated) }
+            if saw_null {
+                Value::Null
+            } else {
+                Value::Bool(*negated)
+            }
         }
         Expr::Arith(op, left, right) => arithmetic(*op, &eval(left, scope), &eval(right, scope)),
         Expr::Negate(inner) => match eval(inner, scope) {
@@ -288,11 +317,17 @@ fn arithmetic(op: ArithOp, left: &Value<'_>, right: &Value<'_>) -> Value<'static
 
 fn call(func: Func, arg: Value<'_>) -> Value<'_> {
     match func {
-        Func::Lower => arg.to_text().map_or(Value::Null, |t| Value::Str(Cow::Owned(t.to_lowercase()))),
-        Func::Upper => arg.to_text().map_or(Value::Null, |t| Value::Str(Cow::Owned(t.to_uppercase()))),
+        Func::Lower => arg
+            .to_text()
+            .map_or(Value::Null, |t| Value::Str(Cow::Owned(t.to_lowercase()))),
+        Func::Upper => arg
+            .to_text()
+            .map_or(Value::Null, |t| Value::Str(Cow::Owned(t.to_uppercase()))),
         Func::Floor => match arg {
             Value::Int(i) => Value::Int(i),
-            other => other.as_f64().map_or(Value::Null, |f| Value::Float(f.floor())),
+            other => other
+                .as_f64()
+                .map_or(Value::Null, |f| Value::Float(f.floor())),
         },
         Func::FromIso8601Timestamp => arg.as_time().map_or(Value::Null, Value::Time),
         Func::ToUnixtime => arg.as_time().map_or(Value::Null, |t| {
@@ -367,12 +402,27 @@ impl Plan {
             return;
         }
         if !self.grouped {
-            let values = self.projections.iter().map(|e| eval(e, &scope).into_owned()).collect();
-            let sort_extra = self.sort_exprs().map(|e| eval(e, &scope).into_owned()).collect();
-            acc.rows.push(PendingRow { position, values, sort_extra });
+            let values = self
+                .projections
+                .iter()
+                .map(|e| eval(e, &scope).into_owned())
+                .collect();
+            let sort_extra = self
+                .sort_exprs()
+                .map(|e| eval(e, &scope).into_owned())
+                .collect();
+            acc.rows.push(PendingRow {
+                position,
+                values,
+                sort_extra,
+            });
             return;
         }
-        let key: Vec<OwnedValue> = self.group_by.iter().map(|e| eval(e, &scope).into_owned()).collect();
+        let key: Vec<OwnedValue> = self
+            .group_by
+            .iter()
+            .map(|e| eval(e, &scope).into_owned())
+            .collect();
         let states = acc.groups.entry(key).or_insert_with(|| self.new_states());
         for (state, aggregate) in states.iter_mut().zip(&self.aggregates) {
             update(state, aggregate, &scope);
@@ -409,7 +459,11 @@ impl Plan {
 
     /// The final rows, in a deterministic order whatever order the parts were merged in.
     pub fn finish(&self, acc: Accumulator) -> Vec<Vec<OwnedValue>> {
-        let mut rows = if self.grouped { self.group_rows(acc) } else { acc.rows };
+        let mut rows = if self.grouped {
+            self.group_rows(acc)
+        } else {
+            acc.rows
+        };
         self.sort_rows(&mut rows);
         if let Some(limit) = self.limit {
             rows.truncate(limit);
@@ -428,15 +482,29 @@ impl Plan {
         let mut rows = Vec::new();
         for (key, states) in groups {
             let aggregates: Vec<OwnedValue> = states.into_iter().map(finish_state).collect();
-            let scope = Scope::Group { keys: &key, aggregates: &aggregates };
+            let scope = Scope::Group {
+                keys: &key,
+                aggregates: &aggregates,
+            };
             if let Some(having) = &self.having
                 && !holds(having, &scope)
             {
                 continue;
             }
-            let values = self.projections.iter().map(|e| eval(e, &scope).into_owned()).collect();
-            let sort_extra = self.sort_exprs().map(|e| eval(e, &scope).into_owned()).collect();
-            rows.push(PendingRow { position: (0, rows.len() as u32), values, sort_extra });
+            let values = self
+                .projections
+                .iter()
+                .map(|e| eval(e, &scope).into_owned())
+                .collect();
+            let sort_extra = self
+                .sort_exprs()
+                .map(|e| eval(e, &scope).into_owned())
+                .collect();
+            rows.push(PendingRow {
+                position: (0, rows.len() as u32),
+                values,
+                sort_extra,
+            });
         }
         rows
     }
@@ -484,17 +552,37 @@ impl Plan {
 fn compare_for_sort(x: &OwnedValue, y: &OwnedValue, key: &SortKey) -> Ordering {
     match (x.is_null(), y.is_null()) {
         (true, true) => Ordering::Equal,
-        (true, false) => if key.nulls_first { Ordering::Less } else { Ordering::Greater },
-        (false, true) => if key.nulls_first { Ordering::Greater } else { Ordering::Less },
+        (true, false) => {
+            if key.nulls_first {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
+        (false, true) => {
+            if key.nulls_first {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
         (false, false) => {
             let ordering = x.total_cmp(y);
-            if key.descending { ordering.reverse() } else { ordering }
+            if key.descending {
+                ordering.reverse()
+            } else {
+                ordering
+            }
         }
     }
 }
 
 fn compare_keys(a: &[OwnedValue], b: &[OwnedValue]) -> Ordering {
-    a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| *o != Ordering::Equal).unwrap_or(Ordering::Equal)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.total_cmp(y))
+        .find(|o| *o != Ordering::Equal)
+        .unwrap_or(Ordering::Equal)
 }
 
 fn update(state: &mut AggregateState, aggregate: &Aggregate, scope: &Scope<'_, '_, '_>) {
@@ -511,7 +599,9 @@ fn update(state: &mut AggregateState, aggregate: &Aggregate, scope: &Scope<'_, '
                 set.insert(value.into_owned());
             }
         }
-        (AggregateState::Min(current), Aggregate::Min(e)) => keep_extreme(current, eval(e, scope), Ordering::Less),
+        (AggregateState::Min(current), Aggregate::Min(e)) => {
+            keep_extreme(current, eval(e, scope), Ordering::Less)
+        }
         (AggregateState::Max(current), Aggregate::Max(e)) => {
             keep_extreme(current, eval(e, scope), Ordering::Greater)
         }
@@ -536,8 +626,12 @@ fn merge_state(into: &mut AggregateState, from: AggregateState) {
     match (into, from) {
         (AggregateState::Count(a), AggregateState::Count(b)) => *a += b,
         (AggregateState::Distinct(a), AggregateState::Distinct(b)) => a.extend(b),
-        (AggregateState::Min(a), AggregateState::Min(Some(b))) => keep_extreme(a, b, Ordering::Less),
-        (AggregateState::Max(a), AggregateState::Max(Some(b))) => keep_extreme(a, b, Ordering::Greater),
+        (AggregateState::Min(a), AggregateState::Min(Some(b))) => {
+            keep_extreme(a, b, Ordering::Less)
+        }
+        (AggregateState::Max(a), AggregateState::Max(Some(b))) => {
+            keep_extreme(a, b, Ordering::Greater)
+        }
         _ => {}
     }
 }
@@ -567,7 +661,11 @@ mod tests {
             ("%Policy%", "policy", false),
             ("AccessDenied%", "AccessDenied", true),
             ("AccessDenied%", "Client.AccessDenied", false),
-            ("%UnauthorizedOperation", "Client.UnauthorizedOperation", true),
+            (
+                "%UnauthorizedOperation",
+                "Client.UnauthorizedOperation",
+                true,
+            ),
             ("%UnauthorizedOperation", "UnauthorizedOperationX", false),
             ("", "", true),
             ("", "a", false),
@@ -614,21 +712,38 @@ mod tests {
 
     fn texts(rows: Vec<Vec<OwnedValue>>) -> Vec<String> {
         rows.into_iter()
-            .map(|r| r.iter().map(|v| v.to_text().map_or("NULL".into(), |t| t.into_owned())).collect::<Vec<_>>().join("|"))
+            .map(|r| {
+                r.iter()
+                    .map(|v| v.to_text().map_or("NULL".into(), |t| t.into_owned()))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
             .collect()
     }
 
     #[test]
     fn null_follows_three_valued_logic() {
-        let events = [r#"{"id":1,"errorCode":null}"#, r#"{"id":2,"errorCode":"AccessDenied"}"#, r#"{"id":3}"#];
-        let q = |w: &str| texts(rows(&format!("SELECT id FROM cloudtrail_logs WHERE {w}"), &events));
+        let events = [
+            r#"{"id":1,"errorCode":null}"#,
+            r#"{"id":2,"errorCode":"AccessDenied"}"#,
+            r#"{"id":3}"#,
+        ];
+        let q = |w: &str| {
+            texts(rows(
+                &format!("SELECT id FROM cloudtrail_logs WHERE {w}"),
+                &events,
+            ))
+        };
         assert_eq!(q("errorCode <> 'AccessDenied'"), Vec::<String>::new());
         assert_eq!(q("NOT (errorCode = 'AccessDenied')"), Vec::<String>::new());
         assert_eq!(q("errorCode IS NULL"), ["1", "3"]);
         assert_eq!(q("errorCode IS NULL OR errorCode = 'x'"), ["1", "3"]);
         assert_eq!(q("errorCode = 'x' OR id = 3"), ["3"]);
         assert_eq!(q("NOT (errorCode = 'AccessDenied' AND id = 2)"), ["1", "3"]);
-        assert_eq!(q("NOT (errorCode = 'AccessDenied' OR id = 2)"), Vec::<String>::new());
+        assert_eq!(
+            q("NOT (errorCode = 'AccessDenied' OR id = 2)"),
+            Vec::<String>::new()
+        );
         assert_eq!(q("errorCode NOT IN ('x', NULL)"), Vec::<String>::new());
         assert_eq!(q("errorCode IN ('AccessDenied', NULL)"), ["2"]);
         assert_eq!(q("errorCode NOT LIKE 'Access%'"), Vec::<String>::new());
@@ -651,9 +766,16 @@ mod tests {
 
     #[test]
     fn readonly_true_false_as_bool_or_string() {
-        let events = [r#"{"id":1,"readOnly":false}"#, r#"{"id":2,"readOnly":"false"}"#, r#"{"id":3,"readOnly":true}"#];
+        let events = [
+            r#"{"id":1,"readOnly":false}"#,
+            r#"{"id":2,"readOnly":"false"}"#,
+            r#"{"id":3,"readOnly":true}"#,
+        ];
         for predicate in ["readOnly = 'false'", "readOnly = false", "NOT readOnly"] {
-            let got = texts(rows(&format!("SELECT id FROM cloudtrail_logs WHERE {predicate}"), &events));
+            let got = texts(rows(
+                &format!("SELECT id FROM cloudtrail_logs WHERE {predicate}"),
+                &events,
+            ));
             assert_eq!(got, ["1", "2"], "{predicate}");
         }
     }
@@ -692,15 +814,37 @@ mod tests {
             &events,
         ));
         assert_eq!(trunc, ["NULL|1", "2024-01-01T00:00:00Z|1"]);
-        let total = texts(rows("SELECT count(*) FROM cloudtrail_logs WHERE ip = 'none'", &events));
+        let total = texts(rows(
+            "SELECT count(*) FROM cloudtrail_logs WHERE ip = 'none'",
+            &events,
+        ));
         assert_eq!(total, ["0"]);
     }
 
     #[test]
     fn ungrouped_order_and_limit_keep_input_order_on_ties() {
-        let events = [r#"{"k":2,"id":"a"}"#, r#"{"k":1,"id":"b"}"#, r#"{"k":2,"id":"c"}"#];
-        assert_eq!(texts(rows("SELECT id FROM cloudtrail_logs ORDER BY k DESC", &events)), ["a", "c", "b"]);
-        assert_eq!(texts(rows("SELECT id FROM cloudtrail_logs LIMIT 2", &events)), ["a", "b"]);
-        assert_eq!(texts(rows("SELECT upper(id) FROM cloudtrail_logs WHERE k + 1 = 3", &events)), ["A", "C"]);
+        let events = [
+            r#"{"k":2,"id":"a"}"#,
+            r#"{"k":1,"id":"b"}"#,
+            r#"{"k":2,"id":"c"}"#,
+        ];
+        assert_eq!(
+            texts(rows(
+                "SELECT id FROM cloudtrail_logs ORDER BY k DESC",
+                &events
+            )),
+            ["a", "c", "b"]
+        );
+        assert_eq!(
+            texts(rows("SELECT id FROM cloudtrail_logs LIMIT 2", &events)),
+            ["a", "b"]
+        );
+        assert_eq!(
+            texts(rows(
+                "SELECT upper(id) FROM cloudtrail_logs WHERE k + 1 = 3",
+                &events
+            )),
+            ["A", "C"]
+        );
     }
 }

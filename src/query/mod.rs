@@ -27,10 +27,18 @@ impl QuerySet {
     }
 
     pub fn accumulators(&self) -> Vec<Accumulator> {
-        self.queries.iter().map(|_| Accumulator::default()).collect()
+        self.queries
+            .iter()
+            .map(|_| Accumulator::default())
+            .collect()
     }
 
-    pub fn accumulate(&self, accumulators: &mut [Accumulator], record: Record<'_, '_>, position: Position) {
+    pub fn accumulate(
+        &self,
+        accumulators: &mut [Accumulator],
+        record: Record<'_, '_>,
+        position: Position,
+    ) {
         for (query, acc) in self.queries.iter().zip(accumulators.iter_mut()) {
             query.plan.accumulate(acc, record, position);
         }
@@ -54,7 +62,10 @@ impl QuerySet {
         self.queries
             .iter()
             .zip(accumulators)
-            .map(|(query, acc)| QueryResult { query: Arc::clone(query), rows: query.plan.finish(acc) })
+            .map(|(query, acc)| QueryResult {
+                query: Arc::clone(query),
+                rows: query.plan.finish(acc),
+            })
             .collect()
     }
 }

@@ -24,7 +24,11 @@ pub struct CompileError {
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line > 0 {
-            write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+            write!(
+                f,
+                "line {}, column {}: {}",
+                self.line, self.column, self.message
+            )
         } else {
             f.write_str(&self.message)
         }
@@ -35,12 +39,20 @@ impl std::error::Error for CompileError {}
 
 fn error_at(node: &impl Spanned, message: impl Into<String>) -> CompileError {
     let start = node.span().start;
-    CompileError { line: start.line, column: start.column, message: message.into() }
+    CompileError {
+        line: start.line,
+        column: start.column,
+        message: message.into(),
+    }
 }
 
 fn unsupported(node: &(impl Spanned + fmt::Display), what: &str) -> CompileError {
     let text = node.to_string();
-    let shown = if text.len() > 60 { format!("{}…", &text[..text.floor_char_boundary(60)]) } else { text };
+    let shown = if text.len() > 60 {
+        format!("{}…", &text[..text.floor_char_boundary(60)])
+    } else {
+        text
+    };
     error_at(node, format!("{what} is not supported (in `{shown}`)"))
 }
 
@@ -91,9 +103,20 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
-    Like { expr: Box<Expr>, pattern: LikePattern, negated: bool },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    IsNull { expr: Box<Expr>, negated: bool },
+    Like {
+        expr: Box<Expr>,
+        pattern: LikePattern,
+        negated: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
     Call(Func, Box<Expr>),
     /// `json_extract_scalar(column, '$.a.b')` on a column: one lookup of the joined path.
     JsonScalarPath(FieldPath),
@@ -174,12 +197,27 @@ pub fn compile(sql: &str) -> Result<Plan, CompileError> {
         let text = e.to_string();
         let (line, column) = position_in_message(&text);
         let message = text.trim_start_matches("sql parser error: ").to_owned();
-        CompileError { line, column, message: format!("SQL syntax: {message}") }
+        CompileError {
+            line,
+            column,
+            message: format!("SQL syntax: {message}"),
+        }
     })?;
     let statement = match statements.as_slice() {
         [one] => one,
-        [] => return Err(CompileError { line: 0, column: 0, message: "no SQL statement".into() }),
-        [_, second, ..] => return Err(error_at(second, "only one statement per query is supported")),
+        [] => {
+            return Err(CompileError {
+                line: 0,
+                column: 0,
+                message: "no SQL statement".into(),
+            });
+        }
+        [_, second, ..] => {
+            return Err(error_at(
+                second,
+                "only one statement per query is supported",
+            ));
+        }
     };
     let Statement::Query(query) = statement else {
         return Err(error_at(statement, "only SELECT statements are supported"));
@@ -191,10 +229,17 @@ pub fn compile(sql: &str) -> Result<Plan, CompileError> {
 fn position_in_message(text: &str) -> (u64, u64) {
     let number_after = |label: &str| -> Option<u64> {
         let rest = &text[text.find(label)? + label.len()..];
-        let digits: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
+        let digits: String = rest
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         digits.parse().ok()
     };
-    (number_after("Line:").unwrap_or(0), number_after("Column:").unwrap_or(0))
+    (
+        number_after("Line:").unwrap_or(0),
+        number_after("Column:").unwrap_or(0),
+    )
 }
 
 #[derive(Default)]
@@ -223,10 +268,16 @@ impl Compiler {
             return Err(unsupported(fetch, "FETCH"));
         }
         if !query.locks.is_empty() || query.for_clause.is_some() || query.settings.is_some() {
-            return Err(error_at(query, "locking, FOR and SETTINGS clauses are not supported"));
+            return Err(error_at(
+                query,
+                "locking, FOR and SETTINGS clauses are not supported",
+            ));
         }
         if query.format_clause.is_some() || !query.pipe_operators.is_empty() {
-            return Err(error_at(query, "FORMAT and pipe operators are not supported"));
+            return Err(error_at(
+                query,
+                "FORMAT and pipe operators are not supported",
+            ));
         }
         let select = match query.body.as_ref() {
             SetExpr::Select(select) => select,
@@ -235,12 +286,16 @@ impl Compiler {
         self.check_select_shape(select)?;
 
         let group_exprs: Vec<&ast::Expr> = match &select.group_by {
-            GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.iter().collect(),
+            GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => {
+                exprs.iter().collect()
+            }
             other => return Err(unsupported(other, "GROUP BY ALL and GROUP BY modifiers")),
         };
         let has_aggregate = select.projection.iter().any(item_has_aggregate)
             || select.having.is_some()
-            || order_by_exprs(query).iter().any(|o| expr_has_aggregate(&o.expr));
+            || order_by_exprs(query)
+                .iter()
+                .any(|o| expr_has_aggregate(&o.expr));
         let grouped = !group_exprs.is_empty() || has_aggregate;
 
         let (columns, select_exprs) = self.projection_items(select)?;
@@ -256,7 +311,10 @@ impl Compiler {
         let filter = match &select.selection {
             Some(expr) => {
                 if expr_has_aggregate(expr) {
-                    return Err(error_at(expr, "aggregates are not allowed in WHERE (use HAVING)"));
+                    return Err(error_at(
+                        expr,
+                        "aggregates are not allowed in WHERE (use HAVING)",
+                    ));
                 }
                 Some(self.expr(expr, Scope::Record)?)
             }
@@ -264,8 +322,10 @@ impl Compiler {
         };
 
         let scope = if grouped { Scope::Group } else { Scope::Record };
-        let projections =
-            select_exprs.iter().map(|e| self.expr(e, scope)).collect::<Result<Vec<_>, _>>()?;
+        let projections = select_exprs
+            .iter()
+            .map(|e| self.expr(e, scope))
+            .collect::<Result<Vec<_>, _>>()?;
         let having = match &select.having {
             Some(expr) => Some(self.expr(expr, Scope::Group)?),
             None => None,
@@ -288,7 +348,10 @@ impl Compiler {
 
     fn check_select_shape(&mut self, select: &ast::Select) -> Result<(), CompileError> {
         if select.distinct.is_some() {
-            return Err(error_at(select, "SELECT DISTINCT is not supported (use GROUP BY)"));
+            return Err(error_at(
+                select,
+                "SELECT DISTINCT is not supported (use GROUP BY)",
+            ));
         }
         if select.top.is_some() {
             return Err(error_at(select, "TOP is not supported (use LIMIT)"));
@@ -306,18 +369,30 @@ impl Compiler {
             || select.qualify.is_some()
             || select.exclude.is_some();
         if extra_clauses {
-            return Err(error_at(select, "LATERAL VIEW, WINDOW, QUALIFY and similar clauses are not supported"));
+            return Err(error_at(
+                select,
+                "LATERAL VIEW, WINDOW, QUALIFY and similar clauses are not supported",
+            ));
         }
         let [table] = select.from.as_slice() else {
-            return Err(error_at(select, "exactly one table is expected in FROM (cloudtrail_logs)"));
+            return Err(error_at(
+                select,
+                "exactly one table is expected in FROM (cloudtrail_logs)",
+            ));
         };
         if let Some(join) = table.joins.first() {
             return Err(unsupported(&join.relation, "JOIN"));
         }
         match &table.relation {
-            TableFactor::Table { name, alias, args: None, .. } => {
+            TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } => {
                 if let Some(last) = name.0.last() {
-                    self.table_names.push(last.to_string().trim_matches('"').to_lowercase());
+                    self.table_names
+                        .push(last.to_string().trim_matches('"').to_lowercase());
                 }
                 if let Some(alias) = alias {
                     self.table_names.push(alias.name.value.to_lowercase());
@@ -398,7 +473,11 @@ impl Compiler {
                 Some(index) => SortTarget::Column(index),
                 None => SortTarget::Expr(self.expr(&item.expr, scope)?),
             };
-            keys.push(SortKey { target, descending, nulls_first });
+            keys.push(SortKey {
+                target,
+                descending,
+                nulls_first,
+            });
         }
         Ok(keys)
     }
@@ -416,7 +495,9 @@ impl Compiler {
                 if scope == Scope::Group {
                     return Err(error_at(
                         expr,
-                        format!("column `{expr}` must appear in GROUP BY or be used in an aggregate"),
+                        format!(
+                            "column `{expr}` must appear in GROUP BY or be used in an aggregate"
+                        ),
                     ));
                 }
                 Expr::Column(self.column_path(expr))
@@ -429,7 +510,12 @@ impl Compiler {
                     UnaryOperator::Not => Expr::Not(operand),
                     UnaryOperator::Minus => Expr::Negate(operand),
                     UnaryOperator::Plus => *operand,
-                    other => return Err(error_at(expr, format!("unary operator {other} is not supported"))),
+                    other => {
+                        return Err(error_at(
+                            expr,
+                            format!("unary operator {other} is not supported"),
+                        ));
+                    }
                 }
             }
             E::BinaryOp { left, op, right } => {
@@ -449,25 +535,63 @@ impl Compiler {
                     BinaryOperator::Multiply => Expr::Arith(ArithOp::Mul, l, r),
                     BinaryOperator::Divide => Expr::Arith(ArithOp::Div, l, r),
                     BinaryOperator::Modulo => Expr::Arith(ArithOp::Rem, l, r),
-                    other => return Err(error_at(expr, format!("operator {other} is not supported"))),
+                    other => {
+                        return Err(error_at(expr, format!("operator {other} is not supported")));
+                    }
                 }
             }
-            E::IsNull(inner) => Expr::IsNull { expr: Box::new(self.expr(inner, scope)?), negated: false },
-            E::IsNotNull(inner) => Expr::IsNull { expr: Box::new(self.expr(inner, scope)?), negated: true },
-            E::InList { expr: inner, list, negated } => Expr::InList {
+            E::IsNull(inner) => Expr::IsNull {
                 expr: Box::new(self.expr(inner, scope)?),
-                list: list.iter().map(|e| self.expr(e, scope)).collect::<Result<_, _>>()?,
+                negated: false,
+            },
+            E::IsNotNull(inner) => Expr::IsNull {
+                expr: Box::new(self.expr(inner, scope)?),
+                negated: true,
+            },
+            E::InList {
+                expr: inner,
+                list,
+                negated,
+            } => Expr::InList {
+                expr: Box::new(self.expr(inner, scope)?),
+                list: list
+                    .iter()
+                    .map(|e| self.expr(e, scope))
+                    .collect::<Result<_, _>>()?,
                 negated: *negated,
             },
-            E::Between { expr: inner, negated, low, high } => {
+            E::Between {
+                expr: inner,
+                negated,
+                low,
+                high,
+            } => {
                 let value = self.expr(inner, scope)?;
                 let within = Expr::And(
-                    Box::new(Expr::Compare(CmpOp::GtEq, Box::new(value.clone()), Box::new(self.expr(low, scope)?))),
-                    Box::new(Expr::Compare(CmpOp::LtEq, Box::new(value), Box::new(self.expr(high, scope)?))),
+                    Box::new(Expr::Compare(
+                        CmpOp::GtEq,
+                        Box::new(value.clone()),
+                        Box::new(self.expr(low, scope)?),
+                    )),
+                    Box::new(Expr::Compare(
+                        CmpOp::LtEq,
+                        Box::new(value),
+                        Box::new(self.expr(high, scope)?),
+                    )),
                 );
-                if *negated { Expr::Not(Box::new(within)) } else { within }
+                if *negated {
+                    Expr::Not(Box::new(within))
+                } else {
+                    within
+                }
             }
-            E::Like { negated, any, expr: inner, pattern, escape_char } => {
+            E::Like {
+                negated,
+                any,
+                expr: inner,
+                pattern,
+                escape_char,
+            } => {
                 if *any {
                     return Err(unsupported(expr, "LIKE ANY"));
                 }
@@ -475,15 +599,21 @@ impl Compiler {
                     None => None,
                     Some(e) => Some(single_char(e)?),
                 };
-                let pattern_text = string_literal(pattern, "a LIKE pattern must be a string literal")?;
+                let pattern_text =
+                    string_literal(pattern, "a LIKE pattern must be a string literal")?;
                 let pattern = LikePattern::compile(&pattern_text, escape)
                     .map_err(|message| error_at(pattern.as_ref(), message))?;
-                Expr::Like { expr: Box::new(self.expr(inner, scope)?), pattern, negated: *negated }
+                Expr::Like {
+                    expr: Box::new(self.expr(inner, scope)?),
+                    pattern,
+                    negated: *negated,
+                }
             }
             E::Function(function) => self.function(expr, function, scope)?,
-            E::Floor { expr: inner, field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) } => {
-                Expr::Call(Func::Floor, Box::new(self.expr(inner, scope)?))
-            }
+            E::Floor {
+                expr: inner,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => Expr::Call(Func::Floor, Box::new(self.expr(inner, scope)?)),
             other => return Err(unsupported(other, construct_name(other))),
         })
     }
@@ -495,7 +625,8 @@ impl Compiler {
         scope: Scope,
     ) -> Result<Expr, CompileError> {
         let name = function.name.to_string().to_lowercase();
-        if function.filter.is_some() || function.over.is_some() || !function.within_group.is_empty() {
+        if function.filter.is_some() || function.over.is_some() || !function.within_group.is_empty()
+        {
             return Err(unsupported(whole, "FILTER, OVER and WITHIN GROUP"));
         }
         let FunctionArguments::List(list) = &function.args else {
@@ -509,14 +640,20 @@ impl Compiler {
             return self.aggregate(whole, &name, list, distinct, scope);
         }
         if distinct {
-            return Err(error_at(whole, format!("DISTINCT is only allowed in count(), not in {name}()")));
+            return Err(error_at(
+                whole,
+                format!("DISTINCT is only allowed in count(), not in {name}()"),
+            ));
         }
         let args = plain_args(whole, &list.args)?;
         let arity = |n: usize| -> Result<(), CompileError> {
             if args.len() == n {
                 Ok(())
             } else {
-                Err(error_at(whole, format!("{name}() takes {n} argument(s), got {}", args.len())))
+                Err(error_at(
+                    whole,
+                    format!("{name}() takes {n} argument(s), got {}", args.len()),
+                ))
             }
         };
         let unary = |f: Func, this: &mut Self| -> Result<Expr, CompileError> {
@@ -545,7 +682,8 @@ impl Compiler {
             }
             "date_trunc" => {
                 arity(2)?;
-                let unit_text = string_literal(args[0], "date_trunc's unit must be a string literal")?;
+                let unit_text =
+                    string_literal(args[0], "date_trunc's unit must be a string literal")?;
                 let unit = match unit_text.to_lowercase().as_str() {
                     "minute" => TruncUnit::Minute,
                     "hour" => TruncUnit::Hour,
@@ -553,13 +691,18 @@ impl Compiler {
                     other => {
                         return Err(error_at(
                             args[0],
-                            format!("date_trunc unit '{other}' is not supported (minute, hour, day)"),
+                            format!(
+                                "date_trunc unit '{other}' is not supported (minute, hour, day)"
+                            ),
                         ));
                     }
                 };
                 Ok(Expr::DateTrunc(unit, Box::new(self.expr(args[1], scope)?)))
             }
-            _ => Err(error_at(whole, format!("function {name}() is not supported"))),
+            _ => Err(error_at(
+                whole,
+                format!("function {name}() is not supported"),
+            )),
         }
     }
 
@@ -579,7 +722,9 @@ impl Compiler {
             return Ok(Expr::Aggregate(index));
         }
         let aggregate = match (name, list.args.as_slice()) {
-            ("count", [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]) if !distinct => Aggregate::CountAll,
+            ("count", [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]) if !distinct => {
+                Aggregate::CountAll
+            }
             (_, [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))]) => {
                 if expr_has_aggregate(arg) {
                     return Err(error_at(arg, "aggregates cannot be nested"));
@@ -590,7 +735,12 @@ impl Compiler {
                     ("count", true) => Aggregate::CountDistinct(arg),
                     ("min", false) => Aggregate::Min(arg),
                     ("max", false) => Aggregate::Max(arg),
-                    _ => return Err(error_at(whole, format!("{name}(DISTINCT …) is not supported"))),
+                    _ => {
+                        return Err(error_at(
+                            whole,
+                            format!("{name}(DISTINCT …) is not supported"),
+                        ));
+                    }
                 }
             }
             _ => return Err(error_at(whole, format!("{name}() takes one argument"))),
@@ -617,7 +767,10 @@ impl Compiler {
 
 fn order_by_exprs(query: &ast::Query) -> &[ast::OrderByExpr] {
     match &query.order_by {
-        Some(ast::OrderBy { kind: OrderByKind::Expressions(exprs), .. }) => exprs,
+        Some(ast::OrderBy {
+            kind: OrderByKind::Expressions(exprs),
+            ..
+        }) => exprs,
         _ => &[],
     }
 }
@@ -625,7 +778,11 @@ fn order_by_exprs(query: &ast::Query) -> &[ast::OrderByExpr] {
 fn limit(query: &ast::Query) -> Result<Option<usize>, CompileError> {
     match &query.limit_clause {
         None => Ok(None),
-        Some(LimitClause::LimitOffset { limit, offset, limit_by }) => {
+        Some(LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        }) => {
             if let Some(offset) = offset {
                 return Err(unsupported(offset, "OFFSET"));
             }
@@ -646,7 +803,9 @@ fn limit(query: &ast::Query) -> Result<Option<usize>, CompileError> {
                 },
             }
         }
-        Some(other @ LimitClause::OffsetCommaLimit { .. }) => Err(unsupported(other, "LIMIT offset, count")),
+        Some(other @ LimitClause::OffsetCommaLimit { .. }) => {
+            Err(unsupported(other, "LIMIT offset, count"))
+        }
     }
 }
 
@@ -661,11 +820,19 @@ fn output_column_index(
     {
         return match n.parse::<usize>() {
             Ok(i) if (1..=columns.len()).contains(&i) => Ok(Some(i - 1)),
-            _ => Err(error_at(expr, format!("position {n} is not an output column (1..{})", columns.len()))),
+            _ => Err(error_at(
+                expr,
+                format!(
+                    "position {n} is not an output column (1..{})",
+                    columns.len()
+                ),
+            )),
         };
     }
     if let ast::Expr::Identifier(ident) = expr
-        && let Some(i) = columns.iter().position(|c| c.eq_ignore_ascii_case(&ident.value))
+        && let Some(i) = columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(&ident.value))
     {
         return Ok(Some(i));
     }
@@ -679,7 +846,8 @@ fn resolve_output_reference<'e>(
     columns: &[String],
     select_exprs: &'e [ast::Expr],
 ) -> Result<Option<&'e ast::Expr>, CompileError> {
-    let is_position = matches!(expr, ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)));
+    let is_position =
+        matches!(expr, ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)));
     let is_alias = matches!(expr, ast::Expr::Identifier(ident)
         if columns.iter().zip(select_exprs).any(|(c, e)| c.eq_ignore_ascii_case(&ident.value)
             && normalized(e) != normalized(expr)));
@@ -696,9 +864,11 @@ fn normalized(expr: &ast::Expr) -> String {
 fn default_column_name(expr: &ast::Expr) -> String {
     match expr {
         ast::Expr::Identifier(ident) => ident.value.clone(),
-        ast::Expr::CompoundIdentifier(idents) => {
-            idents.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(".")
-        }
+        ast::Expr::CompoundIdentifier(idents) => idents
+            .iter()
+            .map(|i| i.value.as_str())
+            .collect::<Vec<_>>()
+            .join("."),
         other => other.to_string(),
     }
 }
@@ -709,7 +879,9 @@ fn is_aggregate_name(name: &str) -> bool {
 
 fn item_has_aggregate(item: &SelectItem) -> bool {
     match item {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => expr_has_aggregate(e),
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+            expr_has_aggregate(e)
+        }
         _ => false,
     }
 }
@@ -727,18 +899,25 @@ fn expr_has_aggregate(expr: &ast::Expr) -> bool {
                     _ => false,
                 }
         }
-        E::Nested(e) | E::UnaryOp { expr: e, .. } | E::IsNull(e) | E::IsNotNull(e) => expr_has_aggregate(e),
-        E::BinaryOp { left, right, .. } => expr_has_aggregate(left) || expr_has_aggregate(right),
-        E::InList { expr, list, .. } => expr_has_aggregate(expr) || list.iter().any(expr_has_aggregate),
-        E::Between { expr, low, high, .. } => {
-            expr_has_aggregate(expr) || expr_has_aggregate(low) || expr_has_aggregate(high)
+        E::Nested(e) | E::UnaryOp { expr: e, .. } | E::IsNull(e) | E::IsNotNull(e) => {
+            expr_has_aggregate(e)
         }
+        E::BinaryOp { left, right, .. } => expr_has_aggregate(left) || expr_has_aggregate(right),
+        E::InList { expr, list, .. } => {
+            expr_has_aggregate(expr) || list.iter().any(expr_has_aggregate)
+        }
+        E::Between {
+            expr, low, high, ..
+        } => expr_has_aggregate(expr) || expr_has_aggregate(low) || expr_has_aggregate(high),
         E::Like { expr, .. } | E::Floor { expr, .. } => expr_has_aggregate(expr),
         _ => false,
     }
 }
 
-fn plain_args<'a>(whole: &ast::Expr, args: &'a [FunctionArg]) -> Result<Vec<&'a ast::Expr>, CompileError> {
+fn plain_args<'a>(
+    whole: &ast::Expr,
+    args: &'a [FunctionArg],
+) -> Result<Vec<&'a ast::Expr>, CompileError> {
     args.iter()
         .map(|arg| match arg {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e),
@@ -751,7 +930,10 @@ fn literal(value: &ast::ValueWithSpan) -> Result<OwnedValue, CompileError> {
     Ok(match &value.value {
         ast::Value::Number(n, _) => match n.parse::<i64>() {
             Ok(i) => Value::Int(i),
-            Err(_) => Value::Float(n.parse().map_err(|_| error_at(value, format!("bad number {n}")))?),
+            Err(_) => Value::Float(
+                n.parse()
+                    .map_err(|_| error_at(value, format!("bad number {n}")))?,
+            ),
         },
         ast::Value::SingleQuotedString(s) => Value::Str(s.clone().into()),
         ast::Value::Boolean(b) => Value::Bool(*b),
@@ -781,7 +963,9 @@ fn single_char(expr: &ast::Expr) -> Result<char, CompileError> {
 
 /// The JSONPath subset Athena users write: `$.a.b`, `$.a[0]`, `$["a b"]`.
 fn parse_json_path(path: &str) -> Result<Vec<String>, String> {
-    let rest = path.strip_prefix('$').ok_or_else(|| format!("JSON path '{path}' must start with $"))?;
+    let rest = path
+        .strip_prefix('$')
+        .ok_or_else(|| format!("JSON path '{path}' must start with $"))?;
     let mut segments = Vec::new();
     let mut chars = rest.chars().peekable();
     while let Some(c) = chars.next() {
@@ -859,7 +1043,16 @@ mod tests {
              GROUP BY useridentity.arn HAVING count(*) >= 5 ORDER BY n DESC, 1 LIMIT 10",
         )
         .unwrap();
-        assert_eq!(plan.columns, ["who", "n", "count(DISTINCT sourceIPAddress)", "min(eventTime)", "max(eventTime)"]);
+        assert_eq!(
+            plan.columns,
+            [
+                "who",
+                "n",
+                "count(DISTINCT sourceIPAddress)",
+                "min(eventTime)",
+                "max(eventTime)"
+            ]
+        );
         assert!(plan.grouped);
         assert_eq!(plan.aggregates.len(), 4);
         assert_eq!(plan.limit, Some(10));
@@ -883,16 +1076,56 @@ mod tests {
     #[test]
     fn rejected_constructs_name_themselves_and_their_position() {
         let cases = [
-            ("SELECT eventName FROM cloudtrail_logs a JOIN other b ON a.x = b.x", "JOIN", 1),
-            ("SELECT eventName\nFROM cloudtrail_logs\nWHERE CAST(x AS int) = 1", "CAST", 3),
-            ("SELECT sum(x) FROM cloudtrail_logs", "function sum() is not supported", 1),
-            ("SELECT eventName FROM cloudtrail_logs WHERE eventName ILIKE 'a%'", "ILIKE", 1),
-            ("SELECT eventName FROM (SELECT * FROM cloudtrail_logs)", "subquery", 1),
-            ("SELECT eventName, count(*) FROM cloudtrail_logs", "must appear in GROUP BY", 1),
-            ("SELECT eventName FROM cloudtrail_logs WHERE count(*) > 1", "not allowed in WHERE", 1),
-            ("SELECT eventName FROM cloudtrail_logs LIMIT 5 OFFSET 2", "OFFSET", 1),
-            ("SELECT date_trunc('week', eventTime) FROM cloudtrail_logs", "unit 'week'", 1),
-            ("SELECT eventName FROM cloudtrail_logs; SELECT 1 FROM t", "one statement", 1),
+            (
+                "SELECT eventName FROM cloudtrail_logs a JOIN other b ON a.x = b.x",
+                "JOIN",
+                1,
+            ),
+            (
+                "SELECT eventName\nFROM cloudtrail_logs\nWHERE CAST(x AS int) = 1",
+                "CAST",
+                3,
+            ),
+            (
+                "SELECT sum(x) FROM cloudtrail_logs",
+                "function sum() is not supported",
+                1,
+            ),
+            (
+                "SELECT eventName FROM cloudtrail_logs WHERE eventName ILIKE 'a%'",
+                "ILIKE",
+                1,
+            ),
+            (
+                "SELECT eventName FROM (SELECT * FROM cloudtrail_logs)",
+                "subquery",
+                1,
+            ),
+            (
+                "SELECT eventName, count(*) FROM cloudtrail_logs",
+                "must appear in GROUP BY",
+                1,
+            ),
+            (
+                "SELECT eventName FROM cloudtrail_logs WHERE count(*) > 1",
+                "not allowed in WHERE",
+                1,
+            ),
+            (
+                "SELECT eventName FROM cloudtrail_logs LIMIT 5 OFFSET 2",
+                "OFFSET",
+                1,
+            ),
+            (
+                "SELECT date_trunc('week', eventTime) FROM cloudtrail_logs",
+                "unit 'week'",
+                1,
+            ),
+            (
+                "SELECT eventName FROM cloudtrail_logs; SELECT 1 FROM t",
+                "one statement",
+                1,
+            ),
             ("DELETE FROM cloudtrail_logs", "only SELECT", 1),
         ];
         for (sql, needle, line) in cases {
@@ -913,7 +1146,10 @@ mod tests {
     #[test]
     fn json_paths() {
         assert_eq!(parse_json_path("$.a.b").unwrap(), ["a", "b"]);
-        assert_eq!(parse_json_path("$.items[0].id").unwrap(), ["items", "0", "id"]);
+        assert_eq!(
+            parse_json_path("$.items[0].id").unwrap(),
+            ["items", "0", "id"]
+        );
         assert_eq!(parse_json_path("$[\"a b\"]").unwrap(), ["a b"]);
         assert!(parse_json_path("a.b").is_err());
     }

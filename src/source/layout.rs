@@ -26,12 +26,21 @@ impl KeyLayout {
         let parts: Vec<&str> = key.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
         let start = parts.iter().rposition(|p| *p == "AWSLogs")?;
         let mut rest = &parts[start + 1..];
-        let mut layout = KeyLayout { organization: None, account: None, region: None, date: None, kind: ObjectKind::Events };
+        let mut layout = KeyLayout {
+            organization: None,
+            account: None,
+            region: None,
+            date: None,
+            kind: ObjectKind::Events,
+        };
         if let Some(org) = rest.first().filter(|p| p.starts_with("o-")) {
             layout.organization = Some((*org).to_owned());
             rest = &rest[1..];
         }
-        if let Some(account) = rest.first().filter(|p| p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit())) {
+        if let Some(account) = rest
+            .first()
+            .filter(|p| p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit()))
+        {
             layout.account = Some((*account).to_owned());
             rest = &rest[1..];
         }
@@ -58,7 +67,10 @@ impl KeyLayout {
 }
 
 fn looks_like_region(part: &str) -> bool {
-    part.contains('-') && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    part.contains('-')
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]
@@ -79,13 +91,21 @@ mod tests {
         assert_eq!(org.account.as_deref(), Some("444455556666"));
         assert_eq!(org.region.as_deref(), Some("eu-west-1"));
 
-        let digest = KeyLayout::parse("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/20/d.json.gz").unwrap();
+        let digest = KeyLayout::parse(
+            "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/20/d.json.gz",
+        )
+        .unwrap();
         assert_eq!(digest.kind, ObjectKind::Digest);
-        let insight = KeyLayout::parse("x/AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2026/11/20/i.json.gz").unwrap();
+        let insight = KeyLayout::parse(
+            "x/AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2026/11/20/i.json.gz",
+        )
+        .unwrap();
         assert_eq!(insight.kind, ObjectKind::Insight);
 
         assert!(KeyLayout::parse("exports/events.jsonl").is_none());
-        let bad_date = KeyLayout::parse("AWSLogs/111122223333/CloudTrail/us-east-1/2026/13/40/f.json").unwrap();
+        let bad_date =
+            KeyLayout::parse("AWSLogs/111122223333/CloudTrail/us-east-1/2026/13/40/f.json")
+                .unwrap();
         assert_eq!(bad_date.date, None);
     }
 }

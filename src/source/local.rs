@@ -46,7 +46,9 @@ pub fn walk(path: &Path, found: &mut Vec<SourceObject>, errors: &mut Vec<ListErr
         let child = entry.path();
         match entry.file_type() {
             Ok(t) if t.is_dir() => walk(&child, found, errors),
-            Ok(t) if t.is_file() || (t.is_symlink() && child.is_file()) => found.push(object(&child)),
+            Ok(t) if t.is_file() || (t.is_symlink() && child.is_file()) => {
+                found.push(object(&child))
+            }
             Ok(_) => {}
             Err(e) => errors.push(ListError::Unreadable(child.display().to_string(), e)),
         }
@@ -55,5 +57,9 @@ pub fn walk(path: &Path, found: &mut Vec<SourceObject>, errors: &mut Vec<ListErr
 
 fn object(path: &Path) -> SourceObject {
     let name = path.display().to_string();
-    SourceObject { layout: KeyLayout::parse(&name), name, path: path.to_owned() }
+    SourceObject {
+        layout: KeyLayout::parse(&name),
+        name,
+        path: path.to_owned(),
+    }
 }

@@ -21,7 +21,10 @@ impl SourceSpec {
         match text.strip_prefix("s3://") {
             Some(rest) => {
                 let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-                SourceSpec::S3 { bucket: bucket.to_owned(), prefix: prefix.to_owned() }
+                SourceSpec::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix: prefix.to_owned(),
+                }
             }
             None => SourceSpec::Local(PathBuf::from(text)),
         }
@@ -78,7 +81,9 @@ pub enum ListError {
     Missing(String),
     #[error("{0}: cannot read: {1}")]
     Unreadable(String, std::io::Error),
-    #[error("{0}: reading from S3 is not available in this build yet; sync the bucket first (aws s3 sync s3://… ./logs) and pass the folder")]
+    #[error(
+        "{0}: reading from S3 is not available in this build yet; sync the bucket first (aws s3 sync s3://… ./logs) and pass the folder"
+    )]
     S3Unsupported(String),
 }
 
@@ -90,7 +95,9 @@ pub fn list(sources: &[SourceSpec], filter: &Filter) -> Listing {
         match source {
             SourceSpec::Local(path) => local::walk(path, &mut found, &mut listing.errors),
             SourceSpec::S3 { bucket, prefix } => {
-                listing.errors.push(ListError::S3Unsupported(format!("s3://{bucket}/{prefix}")));
+                listing
+                    .errors
+                    .push(ListError::S3Unsupported(format!("s3://{bucket}/{prefix}")));
             }
         }
     }

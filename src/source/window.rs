@@ -31,13 +31,18 @@ impl TimeWindow {
 pub fn parse_time_bound(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let text = text.trim();
     if let Some(duration) = parse_duration(text) {
-        return now.checked_sub_signed(duration).ok_or_else(|| format!("'{text}' reaches too far back"));
+        return now
+            .checked_sub_signed(duration)
+            .ok_or_else(|| format!("'{text}' reaches too far back"));
     }
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&Utc));
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+        return Ok(date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc());
     }
     Err(format!(
         "'{text}' is neither a duration (90m, 24h, 7d, 2w) nor a time (2026-11-20T08:00:00Z, 2026-11-20)"
@@ -63,17 +68,34 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn durations_times_and_dates() {
         let now = at("2026-11-21T12:00:00Z");
-        assert_eq!(parse_time_bound("90m", now).unwrap(), at("2026-11-21T10:30:00Z"));
-        assert_eq!(parse_time_bound("24h", now).unwrap(), at("2026-11-20T12:00:00Z"));
-        assert_eq!(parse_time_bound("7d", now).unwrap(), at("2026-11-14T12:00:00Z"));
-        assert_eq!(parse_time_bound("2026-11-20T08:00:00+02:00", now).unwrap(), at("2026-11-20T06:00:00Z"));
-        assert_eq!(parse_time_bound("2026-11-20", now).unwrap(), at("2026-11-20T00:00:00Z"));
+        assert_eq!(
+            parse_time_bound("90m", now).unwrap(),
+            at("2026-11-21T10:30:00Z")
+        );
+        assert_eq!(
+            parse_time_bound("24h", now).unwrap(),
+            at("2026-11-20T12:00:00Z")
+        );
+        assert_eq!(
+            parse_time_bound("7d", now).unwrap(),
+            at("2026-11-14T12:00:00Z")
+        );
+        assert_eq!(
+            parse_time_bound("2026-11-20T08:00:00+02:00", now).unwrap(),
+            at("2026-11-20T06:00:00Z")
+        );
+        assert_eq!(
+            parse_time_bound("2026-11-20", now).unwrap(),
+            at("2026-11-20T00:00:00Z")
+        );
         for bad in ["7x", "d", "yesterday", "", "-5d"] {
             assert!(parse_time_bound(bad, now).is_err(), "{bad}");
         }
@@ -81,7 +103,10 @@ mod tests {
 
     #[test]
     fn path_pruning_keeps_a_day_of_slack() {
-        let window = TimeWindow { since: Some(at("2026-11-20T00:30:00Z")), until: Some(at("2026-11-20T23:00:00Z")) };
+        let window = TimeWindow {
+            since: Some(at("2026-11-20T00:30:00Z")),
+            until: Some(at("2026-11-20T23:00:00Z")),
+        };
         let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
         assert!(!window.may_hold(day(18)));
         assert!(window.may_hold(day(19)));

@@ -37,7 +37,8 @@ pub fn without_timing(text: &str) -> String {
         .map(|line| {
             if line.starts_with("Elapsed ") {
                 "Elapsed <timing>".to_owned()
-            } else if line.starts_with("{\"type\":\"summary\"") || line.trim_start().starts_with("\"elapsed_ms\"")
+            } else if line.starts_with("{\"type\":\"summary\"")
+                || line.trim_start().starts_with("\"elapsed_ms\"")
                 || line.trim_start().starts_with("\"records_per_second\"")
             {
                 mask_json_number(&mask_json_number(line, "elapsed_ms"), "records_per_second")
@@ -52,12 +53,23 @@ pub fn without_timing(text: &str) -> String {
 
 fn mask_json_number(line: &str, key: &str) -> String {
     let needle = format!("\"{key}\":");
-    let Some(start) = line.find(&needle) else { return line.to_owned() };
+    let Some(start) = line.find(&needle) else {
+        return line.to_owned();
+    };
     let value_start = start + needle.len();
     let rest = &line[value_start..];
     let spaces = rest.len() - rest.trim_start().len();
-    let digits = rest.trim_start().chars().take_while(char::is_ascii_digit).count();
-    format!("{}{}0{}", &line[..value_start], &rest[..spaces], &rest[spaces + digits..])
+    let digits = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .count();
+    format!(
+        "{}{}0{}",
+        &line[..value_start],
+        &rest[..spaces],
+        &rest[spaces + digits..]
+    )
 }
 
 /// Compares with `tests/golden/NAME`; `UPDATE_GOLDEN=1` rewrites the file instead.
@@ -67,8 +79,12 @@ pub fn assert_golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).expect("golden file is writable");
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
     if expected != actual {
         let diff: Vec<String> = expected
             .lines()
@@ -94,8 +110,15 @@ pub fn shared_data() -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
-    assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", dir.display());
-    eprintln!("SKIPPED: {} is missing (it sits beside the repository in CI)", dir.display());
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing in CI",
+        dir.display()
+    );
+    eprintln!(
+        "SKIPPED: {} is missing (it sits beside the repository in CI)",
+        dir.display()
+    );
     None
 }
 
