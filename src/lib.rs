@@ -121,6 +121,16 @@ fn scan_with(run: RunArgs, sources: Vec<String>, selection: Selection) -> anyhow
 
 fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> anyhow::Result<Exit> {
     let listing = source::list(&config.sources, &config.filter);
+    let nothing_listed = listing.objects.is_empty()
+        && listing.skipped_digest + listing.skipped_insight + listing.pruned == 0;
+    if nothing_listed && !listing.errors.is_empty() {
+        // Every source failed: the errors say it all, an empty report would only hide them.
+        let mut stderr = io::stderr().lock();
+        for error in &listing.errors {
+            writeln!(stderr, "trailscan: {error}")?;
+        }
+        return Ok(Exit::Error);
+    }
     let run_scan = || {
         scan::scan(
             &listing.objects,

@@ -1,6 +1,7 @@
 //! The parallel driver: objects -> decode -> every query on every record -> merged results.
 
 use std::fs;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -76,7 +77,7 @@ pub fn scan(
     show_progress: bool,
 ) -> ScanOutcome {
     let started = Instant::now();
-    let progress = progress_bar(objects.len() as u64, show_progress);
+    let progress = Progress::new(objects.len() as u64, show_progress);
     let time_path = FieldPath::parse("eventTime");
     let new_partial = || Partial {
         accumulators: queries.accumulators(),
@@ -88,12 +89,12 @@ pub fn scan(
         .par_iter()
         .enumerate()
         .fold(new_partial, |mut part, (index, object)| {
+            let before = (part.stats.bytes_uncompressed, part.stats.records);
             scan_object(object, index as u32, queries, filter, &time_path, &mut part);
-            progress.inc(1);
-            progress.set_message(format!(
-                "{:.1} MB",
-                part.stats.bytes_uncompressed as f64 / 1e6
-            ));
+            progress.object_done(
+                part.stats.bytes_uncompressed - before.0,
+                part.stats.records - before.1,
+            );
             part
         })
         .reduce(new_partial, |mut a, b| {
@@ -103,7 +104,7 @@ pub fn scan(
             a.warnings.extend(b.warnings);
             a
         });
-    progress.finish_and_clear();
+    progress.bar.finish_and_clear();
     let mut errors = merged.errors;
     let mut warnings = merged.warnings;
     errors.sort();
@@ -197,18 +198,48 @@ fn in_account_and_region(record: Record<'_, '_>, filter: &Filter) -> bool {
     matches(&filter.accounts, "recipientAccountId") && matches(&filter.regions, "awsRegion")
 }
 
-fn progress_bar(len: u64, show: bool) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
+/// The progress bar on stderr: files, MB and records/s for the whole scan, not one worker.
+struct Progress {
+    bar: ProgressBar,
+    bytes: AtomicU64,
+    records: AtomicU64,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(len: u64, show: bool) -> Self {
+        let bar = if show {
+            ProgressBar::new(len)
+        } else {
+            ProgressBar::hidden()
+        };
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files, {msg}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        if show {
+            bar.enable_steady_tick(Duration::from_millis(200));
+        }
+        Progress {
+            bar,
+            bytes: AtomicU64::new(0),
+            records: AtomicU64::new(0),
+            started: Instant::now(),
+        }
     }
-    let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files, {msg} ({per_sec})",
-    )
-    .map(|s| s.progress_chars("=> "));
-    if let Ok(style) = style {
-        bar.set_style(style);
+
+    fn object_done(&self, bytes: u64, records: u64) {
+        let bytes = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let records = self.records.fetch_add(records, Ordering::Relaxed) + records;
+        self.bar.inc(1);
+        if !self.bar.is_hidden() {
+            let rate = records as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+            self.bar.set_message(format!(
+                "{:.1} MB, {:.0} records/s",
+                bytes as f64 / 1e6,
+                rate
+            ));
+        }
     }
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }

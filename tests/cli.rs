@@ -411,6 +411,12 @@ fn clear_errors_for_unknown_names_missing_paths_and_no_source() {
     );
     assert!(stderr(&output).starts_with("trailscan: no/such/dir: no such file or directory\n"));
     assert_eq!(rows_per_query(&stdout(&output))["root-usage"], 2);
+    let output = trailscan(&["audit", "no/such/dir"]);
+    assert_eq!(
+        (code(&output), stdout(&output).as_str()),
+        (2, ""),
+        "no empty report when nothing could be listed"
+    );
     let output = trailscan(&[]);
     assert_eq!(code(&output), 2);
     assert!(

@@ -90,11 +90,11 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
     let st = &s.stats;
     writeln!(
         out,
-        "Scanned {} files ({} read, {} uncompressed), {} records, {} evaluated",
-        st.objects,
+        "Scanned {} ({} read, {} uncompressed), {}, {} evaluated",
+        count(st.objects as usize, "file"),
         megabytes(st.bytes_read),
         megabytes(st.bytes_uncompressed),
-        st.records,
+        count(st.records as usize, "record"),
         st.evaluated
     )?;
     let mut dropped = Vec::new();
@@ -112,13 +112,13 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "Skipped objects: {} ({} digest, {} insight), {} pruned by key; {} errors, {} warnings",
+        "Skipped objects: {} ({} digest, {} insight), {} pruned by key; {}, {}",
         s.skipped(),
         s.skipped_digest + st.digest_by_content,
         s.skipped_insight,
         s.pruned,
-        s.errors,
-        s.warnings
+        count(s.errors, "error"),
+        count(s.warnings, "warning")
     )?;
     writeln!(
         out,
@@ -126,4 +126,12 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
         s.elapsed.as_secs_f64(),
         s.records_per_second()
     )
+}
+
+fn count(n: usize, noun: &str) -> String {
+    match (n, noun) {
+        (1, _) => format!("1 {noun}"),
+        (_, "query") => format!("{n} queries"),
+        _ => format!("{n} {noun}s"),
+    }
 }
