@@ -34,6 +34,18 @@ impl Value<'_> {
         }
     }
 
+    /// The same value borrowing its text, so a literal costs no allocation per record.
+    pub fn borrowed(&self) -> Value<'_> {
+        match self {
+            Value::Str(s) => Value::Str(Cow::Borrowed(s.as_ref())),
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Int(i) => Value::Int(*i),
+            Value::Float(f) => Value::Float(*f),
+            Value::Time(t) => Value::Time(*t),
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -197,10 +209,6 @@ impl FieldPath {
     pub fn segments(&self) -> &[String] {
         &self.segments
     }
-
-    pub fn display(&self) -> String {
-        self.segments.join(".")
-    }
 }
 
 /// One CloudTrail event, borrowed from the decoded document.
@@ -212,10 +220,6 @@ pub struct Record<'r, 'a> {
 impl<'r, 'a> Record<'r, 'a> {
     pub fn new(root: &'r BorrowedValue<'a>) -> Self {
         Record { root }
-    }
-
-    pub fn json(&self) -> &'r BorrowedValue<'a> {
-        self.root
     }
 
     /// Looks a path up: keys match case-insensitively (as Athena's columns do), and a

@@ -156,7 +156,8 @@ pub enum Scope<'x, 'r, 'a> {
     },
 }
 
-pub fn eval<'r>(expr: &Expr, scope: &Scope<'_, 'r, '_>) -> Value<'r> {
+/// Evaluates `expr`; the result may borrow from the plan (literals) and from the record.
+pub fn eval<'v>(expr: &'v Expr, scope: &Scope<'v, 'v, '_>) -> Value<'v> {
     match expr {
         Expr::Column(path) => match scope {
             Scope::Record(record) => record.get(path),
@@ -166,13 +167,13 @@ pub fn eval<'r>(expr: &Expr, scope: &Scope<'_, 'r, '_>) -> Value<'r> {
             Scope::Record(record) => record.json_scalar(path),
             Scope::Group { .. } => Value::Null,
         },
-        Expr::Literal(value) => value.clone(),
+        Expr::Literal(value) => value.borrowed(),
         Expr::GroupKey(i) => match scope {
-            Scope::Group { keys, .. } => keys[*i].clone(),
+            Scope::Group { keys, .. } => keys[*i].borrowed(),
             Scope::Record(_) => Value::Null,
         },
         Expr::Aggregate(i) => match scope {
-            Scope::Group { aggregates, .. } => aggregates[*i].clone(),
+            Scope::Group { aggregates, .. } => aggregates[*i].borrowed(),
             Scope::Record(_) => Value::Null,
         },
         Expr::Compare(op, left, right) => {
