@@ -13,6 +13,7 @@ Examples:
   trailscan --since 24h ./AWSLogs               the same (audit is the default)
   trailscan failed-logins ./AWSLogs             one canned query
   trailscan policy-changes ./AWSLogs --since 7d --account 111122223333
+  trailscan --since 24h s3://trail-bucket/AWSLogs --profile security --cache-dir ~/.cache/trailscan
   trailscan query \"SELECT eventName, count(*) AS n FROM cloudtrail_logs
                   WHERE errorCode IS NOT NULL GROUP BY eventName ORDER BY n DESC LIMIT 10\" ./AWSLogs
   trailscan queries                             list the canned queries
@@ -130,6 +131,26 @@ pub struct RunArgs {
     #[arg(long, global = true, help_heading = "Output")]
     pub no_progress: bool,
 
+    /// AWS profile for s3:// sources [default: AWS_PROFILE, then the default chain]
+    #[arg(long, value_name = "NAME", global = true, help_heading = "S3")]
+    pub profile: Option<String>,
+
+    /// Region of the S3 bucket, when neither AWS_REGION nor the profile says it
+    #[arg(long, value_name = "REGION", global = true, help_heading = "S3")]
+    pub bucket_region: Option<String>,
+
+    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000 [default: AWS_ENDPOINT_URL, then AWS]
+    #[arg(long, value_name = "URL", global = true, help_heading = "S3")]
+    pub endpoint_url: Option<String>,
+
+    /// Downloads and listings in flight at once
+    #[arg(long, value_name = "N", global = true, help_heading = "S3")]
+    pub s3_concurrency: Option<usize>,
+
+    /// Keep downloaded objects in DIR/<bucket>/<key>; later runs download only what is missing
+    #[arg(long, value_name = "DIR", global = true, help_heading = "S3")]
+    pub cache_dir: Option<PathBuf>,
+
     /// Worker threads [default: one per core]
     #[arg(
         long,
@@ -155,6 +176,11 @@ impl RunArgs {
             fail_on: later.fail_on.or(self.fail_on),
             no_progress: self.no_progress || later.no_progress,
             threads: later.threads.or(self.threads),
+            profile: later.profile.or(self.profile),
+            bucket_region: later.bucket_region.or(self.bucket_region),
+            endpoint_url: later.endpoint_url.or(self.endpoint_url),
+            s3_concurrency: later.s3_concurrency.or(self.s3_concurrency),
+            cache_dir: later.cache_dir.or(self.cache_dir),
         }
     }
 }

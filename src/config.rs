@@ -8,7 +8,11 @@ use chrono::{DateTime, Utc};
 use crate::cli::RunArgs;
 use crate::output::Format;
 use crate::query::{Catalog, Severity};
+use crate::source::s3::S3Options;
 use crate::source::{Filter, SourceSpec, TimeWindow, parse_time_bound};
+
+/// S3 requests in flight at once unless `--s3-concurrency` says otherwise.
+const DEFAULT_S3_CONCURRENCY: usize = 16;
 
 /// A validated run: sources, what to keep, how to print, and when to fail.
 #[derive(Debug, Clone)]
@@ -20,6 +24,7 @@ pub struct Config {
     pub threads: Option<usize>,
     pub show_progress: bool,
     pub fit_terminal: bool,
+    pub s3: S3Options,
 }
 
 impl Config {
@@ -27,7 +32,7 @@ impl Config {
         if sources.is_empty() {
             bail!(
                 "no source given: pass a folder or file of CloudTrail logs, e.g. `trailscan audit ./AWSLogs` \
-                 (a bucket synced with `aws s3 sync s3://BUCKET/AWSLogs ./AWSLogs`)"
+                 or the trail's bucket, e.g. `trailscan audit s3://BUCKET/AWSLogs --since 24h`"
             );
         }
         let bound = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<DateTime<Utc>>> {
@@ -56,6 +61,9 @@ impl Config {
         if args.threads == Some(0) {
             bail!("--threads must be at least 1");
         }
+        if args.s3_concurrency == Some(0) {
+            bail!("--s3-concurrency must be at least 1");
+        }
         let format = args.format.unwrap_or(Format::Table);
         Ok(Config {
             sources: sources.iter().map(|s| SourceSpec::parse(s)).collect(),
@@ -69,6 +77,13 @@ impl Config {
             threads: args.threads,
             show_progress: !args.no_progress && std::io::stderr().is_terminal(),
             fit_terminal: format == Format::Table && std::io::stdout().is_terminal(),
+            s3: S3Options {
+                profile: args.profile.clone(),
+                bucket_region: args.bucket_region.clone(),
+                endpoint_url: args.endpoint_url.clone(),
+                concurrency: args.s3_concurrency.unwrap_or(DEFAULT_S3_CONCURRENCY),
+                cache_dir: args.cache_dir.clone(),
+            },
         })
     }
 }

@@ -19,9 +19,11 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 
 use cli::{Cli, Command, NamedQueryCli, QueriesAction, RunArgs};
 use config::{Config, load_catalog};
-use output::{Mode, Report, Summary};
+use output::{Mode, Report, S3Summary, Summary};
 use query::catalog::{LintError, Origin, load_dir, parse_query_file};
 use query::{Query, QuerySet};
+use source::SourceSpec;
+use source::s3::S3Session;
 
 /// How a run ended, as the process exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +122,11 @@ fn scan_with(run: RunArgs, sources: Vec<String>, selection: Selection) -> anyhow
 }
 
 fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> anyhow::Result<Exit> {
-    let listing = source::list(&config.sources, &config.filter);
+    let s3 = match config.sources.iter().any(SourceSpec::is_s3) {
+        true => Some(S3Session::connect(config.s3.clone()).map_err(anyhow::Error::msg)?),
+        false => None,
+    };
+    let listing = source::list(&config.sources, &config.filter, s3.as_ref());
     let nothing_listed = listing.objects.is_empty()
         && listing.skipped_digest + listing.skipped_insight + listing.pruned == 0;
     if nothing_listed && !listing.errors.is_empty() {
@@ -137,6 +143,7 @@ fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> any
             queries,
             &config.filter,
             config.show_progress,
+            s3.as_ref(),
         )
     };
     let outcome = match config.threads {
@@ -173,6 +180,9 @@ fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> any
         errors,
         warnings: outcome.warnings.len(),
         elapsed: outcome.elapsed,
+        s3: s3
+            .as_ref()
+            .map(|session| S3Summary::from(&*session.counters)),
     };
     let report = Report {
         results: &outcome.results,

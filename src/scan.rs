@@ -10,7 +10,8 @@ use rayon::prelude::*;
 use crate::decode::decode;
 use crate::query::{Accumulator, QueryResult, QuerySet};
 use crate::record::{FieldPath, Record};
-use crate::source::{Filter, SourceObject};
+use crate::source::s3::S3Session;
+use crate::source::{Filter, Location, SourceObject};
 
 /// A problem with one object, reported as `object: reason`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,11 +71,14 @@ struct Partial {
     warnings: Vec<ObjectMessage>,
 }
 
+/// Scans `objects` (sorted; their index is their position in the output order). Objects on
+/// S3 are fetched through `s3`; local ones are read by the workers themselves.
 pub fn scan(
     objects: &[SourceObject],
     queries: &QuerySet,
     filter: &Filter,
     show_progress: bool,
+    s3: Option<&S3Session>,
 ) -> ScanOutcome {
     let started = Instant::now();
     let progress = Progress::new(objects.len() as u64, show_progress);
@@ -85,25 +89,47 @@ pub fn scan(
         errors: Vec::new(),
         warnings: Vec::new(),
     };
-    let merged = objects
-        .par_iter()
-        .enumerate()
-        .fold(new_partial, |mut part, (index, object)| {
-            let before = (part.stats.bytes_uncompressed, part.stats.records);
-            scan_object(object, index as u32, queries, filter, &time_path, &mut part);
-            progress.object_done(
-                part.stats.bytes_uncompressed - before.0,
-                part.stats.records - before.1,
-            );
-            part
-        })
-        .reduce(new_partial, |mut a, b| {
-            queries.merge(&mut a.accumulators, b.accumulators);
-            a.stats.add(&b.stats);
-            a.errors.extend(b.errors);
-            a.warnings.extend(b.warnings);
-            a
-        });
+    let work = |mut part: Partial, index: usize, raw: Result<Vec<u8>, String>| {
+        let before = (part.stats.bytes_uncompressed, part.stats.records);
+        scan_object(
+            &objects[index],
+            index as u32,
+            raw,
+            queries,
+            filter,
+            &time_path,
+            &mut part,
+        );
+        progress.object_done(
+            part.stats.bytes_uncompressed - before.0,
+            part.stats.records - before.1,
+        );
+        part
+    };
+    let merge = |mut a: Partial, b: Partial| {
+        queries.merge(&mut a.accumulators, b.accumulators);
+        a.stats.add(&b.stats);
+        a.errors.extend(b.errors);
+        a.warnings.extend(b.warnings);
+        a
+    };
+    let remote = objects
+        .iter()
+        .any(|o| matches!(o.location, Location::S3 { .. }));
+    let merged = match s3 {
+        Some(session) if remote => session
+            .fetch(objects.to_vec())
+            .par_bridge()
+            .fold(new_partial, |part, (index, raw)| work(part, index, raw))
+            .reduce(new_partial, merge),
+        _ => objects
+            .par_iter()
+            .enumerate()
+            .fold(new_partial, |part, (index, object)| {
+                work(part, index, read_local(object))
+            })
+            .reduce(new_partial, merge),
+    };
     progress.bar.finish_and_clear();
     let mut errors = merged.errors;
     let mut warnings = merged.warnings;
@@ -118,9 +144,17 @@ pub fn scan(
     }
 }
 
+fn read_local(object: &SourceObject) -> Result<Vec<u8>, String> {
+    match &object.location {
+        Location::Local(path) => fs::read(path).map_err(|e| format!("cannot read: {e}")),
+        Location::S3 { .. } => Err("an S3 object without an S3 session".into()),
+    }
+}
+
 fn scan_object(
     object: &SourceObject,
     index: u32,
+    raw: Result<Vec<u8>, String>,
     queries: &QuerySet,
     filter: &Filter,
     time_path: &FieldPath,
@@ -131,10 +165,10 @@ fn scan_object(
         object: object.name.clone(),
         reason,
     };
-    let raw = match fs::read(&object.path) {
+    let raw = match raw {
         Ok(raw) => raw,
-        Err(e) => {
-            part.errors.push(message(format!("cannot read: {e}")));
+        Err(reason) => {
+            part.errors.push(message(reason));
             return;
         }
     };

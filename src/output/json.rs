@@ -59,6 +59,7 @@ fn to_json(value: &OwnedValue) -> Json {
 fn summary(report: &Report<'_>) -> Json {
     let s = report.summary;
     let st = &s.stats;
+    let s3 = s.s3.unwrap_or_default();
     let rows_per_query: Map<String, Json> = report
         .results
         .iter()
@@ -79,6 +80,11 @@ fn summary(report: &Report<'_>) -> Json {
         "errors": s.errors,
         "warnings": s.warnings,
         "rows_per_query": rows_per_query,
+        "s3_list_requests": s3.list_requests,
+        "s3_keys_listed": s3.keys_listed,
+        "s3_get_requests": s3.get_requests,
+        "s3_bytes_downloaded": s3.bytes_downloaded,
+        "s3_cache_hits": s3.cache_hits,
         "elapsed_ms": s.elapsed.as_millis() as u64,
         "records_per_second": s.records_per_second(),
     })

@@ -6,11 +6,13 @@ pub mod sanitize;
 mod table;
 
 use std::io::{self, Write};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::query::QueryResult;
 use crate::record::OwnedValue;
 use crate::scan::Stats;
+use crate::source::s3::S3Counters;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -37,6 +39,30 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub elapsed: Duration,
+    /// Present when the run read from S3.
+    pub s3: Option<S3Summary>,
+}
+
+/// S3 requests made and bytes downloaded during a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct S3Summary {
+    pub list_requests: u64,
+    pub keys_listed: u64,
+    pub get_requests: u64,
+    pub bytes_downloaded: u64,
+    pub cache_hits: u64,
+}
+
+impl From<&S3Counters> for S3Summary {
+    fn from(counters: &S3Counters) -> Self {
+        S3Summary {
+            list_requests: counters.list_requests.load(Ordering::Relaxed),
+            keys_listed: counters.keys_listed.load(Ordering::Relaxed),
+            get_requests: counters.get_requests.load(Ordering::Relaxed),
+            bytes_downloaded: counters.bytes_downloaded.load(Ordering::Relaxed),
+            cache_hits: counters.cache_hits.load(Ordering::Relaxed),
+        }
+    }
 }
 
 impl Summary {

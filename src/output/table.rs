@@ -120,6 +120,17 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
         count(s.errors, "error"),
         count(s.warnings, "warning")
     )?;
+    if let Some(s3) = &s.s3 {
+        writeln!(
+            out,
+            "S3: {} LIST requests ({} keys), {} GET requests, {} downloaded, {} from the cache",
+            s3.list_requests,
+            s3.keys_listed,
+            s3.get_requests,
+            megabytes(s3.bytes_downloaded),
+            count(s3.cache_hits as usize, "object")
+        )?;
+    }
     writeln!(
         out,
         "Elapsed {:.2} s, {} records/s",

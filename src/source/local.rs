@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use super::{KeyLayout, ListError, SourceObject};
+use super::{KeyLayout, ListError, Location, SourceObject};
 
 /// Adds `path` (a file) or every non-hidden file below it (a folder) to `found`; what
 /// cannot be listed goes to `errors` and the walk goes on. Symbolic links to files are
@@ -60,6 +60,6 @@ fn object(path: &Path) -> SourceObject {
     SourceObject {
         layout: KeyLayout::parse(&name),
         name,
-        path: path.to_owned(),
+        location: Location::Local(path.to_owned()),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod layout;
 pub mod local;
+pub mod s3;
 pub mod window;
 
 use std::path::PathBuf;
@@ -17,6 +18,10 @@ pub enum SourceSpec {
 }
 
 impl SourceSpec {
+    pub fn is_s3(&self) -> bool {
+        matches!(self, SourceSpec::S3 { .. })
+    }
+
     pub fn parse(text: &str) -> SourceSpec {
         match text.strip_prefix("s3://") {
             Some(rest) => {
@@ -56,11 +61,22 @@ impl Filter {
     }
 }
 
+/// Where an object's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Local(PathBuf),
+    S3 {
+        bucket: String,
+        key: String,
+        size: u64,
+    },
+}
+
 /// One object to read, named as the user will see it in messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceObject {
     pub name: String,
-    pub path: PathBuf,
+    pub location: Location,
     pub layout: Option<KeyLayout>,
 }
 
@@ -81,28 +97,32 @@ pub enum ListError {
     Missing(String),
     #[error("{0}: cannot read: {1}")]
     Unreadable(String, std::io::Error),
-    #[error(
-        "{0}: reading from S3 is not available in this build yet; sync the bucket first (aws s3 sync s3://… ./logs) and pass the folder"
-    )]
-    S3Unsupported(String),
+    #[error("{0}: {1}")]
+    S3(String, String),
 }
 
 /// Lists every source, prunes what the filter excludes, and sorts the rest by name.
-pub fn list(sources: &[SourceSpec], filter: &Filter) -> Listing {
+/// `s3` is the session for `s3://` sources; without one they are reported as errors.
+pub fn list(sources: &[SourceSpec], filter: &Filter, s3: Option<&s3::S3Session>) -> Listing {
     let mut listing = Listing::default();
     let mut found = Vec::new();
     for source in sources {
-        match source {
-            SourceSpec::Local(path) => local::walk(path, &mut found, &mut listing.errors),
-            SourceSpec::S3 { bucket, prefix } => {
-                listing
-                    .errors
-                    .push(ListError::S3Unsupported(format!("s3://{bucket}/{prefix}")));
+        match (source, s3) {
+            (SourceSpec::Local(path), _) => local::walk(path, &mut found, &mut listing.errors),
+            (SourceSpec::S3 { bucket, prefix }, Some(session)) => {
+                match session.list(bucket, prefix, filter) {
+                    Ok(objects) => found.extend(objects),
+                    Err(e) => listing.errors.push(e),
+                }
             }
+            (SourceSpec::S3 { bucket, prefix }, None) => listing.errors.push(ListError::S3(
+                format!("s3://{bucket}/{prefix}"),
+                "no S3 session".into(),
+            )),
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
-    found.dedup_by(|a, b| a.path == b.path);
+    found.dedup_by(|a, b| a.location == b.location);
     for object in found {
         match object.layout.as_ref().map(|l| l.kind) {
             Some(ObjectKind::Digest) => listing.skipped_digest += 1,

@@ -23,7 +23,13 @@ impl TimeWindow {
     pub fn may_hold(&self, date: NaiveDate) -> bool {
         let slack = TimeDelta::days(1);
         self.since.is_none_or(|s| date >= s.date_naive() - slack)
-            && self.until.is_none_or(|u| date <= u.date_naive() + slack)
+            && self.last_day().is_none_or(|last| date <= last + slack)
+    }
+
+    /// The last day with events in the window (`until` itself is excluded).
+    pub fn last_day(&self) -> Option<NaiveDate> {
+        self.until
+            .map(|u| (u - TimeDelta::nanoseconds(1)).date_naive())
     }
 }
 
@@ -112,6 +118,15 @@ mod tests {
         assert!(window.may_hold(day(19)));
         assert!(window.may_hold(day(21)));
         assert!(!window.may_hold(day(22)));
+        let to_midnight = TimeWindow {
+            until: Some(at("2026-11-21T00:00:00Z")),
+            ..window
+        };
+        assert!(
+            to_midnight.may_hold(day(21)),
+            "events of the 20th may be filed on the 21st"
+        );
+        assert!(!to_midnight.may_hold(day(22)));
         assert!(window.contains(at("2026-11-20T00:30:00Z")));
         assert!(!window.contains(at("2026-11-20T23:00:00Z")));
     }

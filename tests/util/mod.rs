@@ -1,5 +1,7 @@
 //! Test harness: run the binary as a user does, normalise timing, compare with golden files.
 
+pub mod moto;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

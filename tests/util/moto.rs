@@ -1,0 +1,196 @@
+//! moto's S3 server on 127.0.0.1 for the S3 tests, and a small client to fill buckets.
+//!
+//! `.ci/run` starts the server and sets `TRAILSCAN_TEST_S3_ENDPOINT`. Without it, the
+//! harness starts `moto_server` itself (from PATH or `target/moto-venv`) on a free port.
+//! When neither works, tests skip with a message, except in CI (`CI` set) where they fail.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+
+use super::repo;
+
+/// Environment for every process that talks to moto: dummy credentials, a region, and
+/// no instance-metadata lookups or profile files, so nothing reaches beyond 127.0.0.1.
+pub const AWS_ENV: &[(&str, &str)] = &[
+    ("AWS_ACCESS_KEY_ID", "test"),
+    ("AWS_SECRET_ACCESS_KEY", "test"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_CONFIG_FILE", "/nonexistent/trailscan-test/config"),
+    (
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/trailscan-test/credentials",
+    ),
+];
+
+/// The server's endpoint, or `None` (after saying why) when the tests must skip.
+pub fn endpoint() -> Option<&'static str> {
+    static ENDPOINT: OnceLock<Result<String, String>> = OnceLock::new();
+    match ENDPOINT.get_or_init(start) {
+        Ok(endpoint) => Some(endpoint),
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "moto's S3 server is needed in CI: {why}"
+            );
+            eprintln!("SKIPPED: {why} (pip install 'moto[server]', or run bash .ci/run)");
+            None
+        }
+    }
+}
+
+fn start() -> Result<String, String> {
+    if let Ok(endpoint) = std::env::var("TRAILSCAN_TEST_S3_ENDPOINT") {
+        return wait_until_ready(&endpoint).map(|()| endpoint);
+    }
+    let local = repo().join("target/moto-venv/bin/moto_server");
+    let program = if local.exists() {
+        local
+    } else {
+        PathBuf::from("moto_server")
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?
+        .port();
+    // The shell waits on our stdin: when this test process exits, the pipe closes and
+    // the server is stopped, so no moto_server outlives the tests.
+    let script = format!(
+        "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & server=$!; cat >/dev/null; kill $server",
+        program.display()
+    );
+    let child = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start moto_server: {e}"))?;
+    // Keep the pipe open for the life of the process.
+    std::mem::forget(child);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    wait_until_ready(&endpoint).map(|()| endpoint)
+}
+
+fn wait_until_ready(endpoint: &str) -> Result<(), String> {
+    let address = endpoint.trim_start_matches("http://");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = TcpStream::connect(address) {
+            use std::io::Write;
+            let request = format!("GET /moto-api/ HTTP/1.0\r\nHost: {address}\r\n\r\n");
+            if stream.write_all(request.as_bytes()).is_ok() {
+                let mut head = [0u8; 12];
+                if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") {
+                    return Ok(());
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!(
+        "moto_server did not answer at {endpoint} within 20 s"
+    ))
+}
+
+/// Runs trailscan against the server, with `--endpoint-url` and the test environment.
+pub fn trailscan_s3(endpoint: &str, args: &[&str]) -> Output {
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("trailscan"));
+    command
+        .current_dir(repo())
+        .args(args)
+        .args(["--endpoint-url", endpoint]);
+    for (key, value) in AWS_ENV {
+        command.env(key, value);
+    }
+    command
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL");
+    command.output().expect("trailscan runs")
+}
+
+/// A blocking S3 client for setting up buckets.
+pub struct Bucket {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    pub name: String,
+}
+
+impl Bucket {
+    /// Creates (or empties) a bucket named `name-<pid>`, unique to this test run.
+    pub fn create(endpoint: &str, name: &str) -> Bucket {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .build();
+        let client = Client::from_conf(config);
+        let name = format!("{name}-{}", std::process::id());
+        runtime
+            .block_on(client.create_bucket().bucket(&name).send())
+            .expect("bucket is created");
+        Bucket {
+            runtime,
+            client,
+            name,
+        }
+    }
+
+    pub fn put(&self, key: &str, bytes: Vec<u8>) {
+        self.runtime
+            .block_on(
+                self.client
+                    .put_object()
+                    .bucket(&self.name)
+                    .key(key)
+                    .body(ByteStream::from(bytes))
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("upload of {key}: {e:?}"));
+    }
+
+    /// Uploads every file below `dir` under `prefix`, keeping the relative paths as keys.
+    pub fn upload_tree(&self, dir: &Path, prefix: &str) -> usize {
+        let mut files = Vec::new();
+        collect(dir, &mut files);
+        for file in &files {
+            let relative = file
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            self.put(&format!("{prefix}{relative}"), std::fs::read(file).unwrap());
+        }
+        files.len()
+    }
+
+    pub fn url(&self, prefix: &str) -> String {
+        format!("s3://{}/{prefix}", self.name)
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
