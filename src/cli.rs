@@ -19,6 +19,8 @@ Examples:
   trailscan queries                             list the canned queries
   trailscan show root-usage                     one query's SQL and runbook
   trailscan queries lint ./my-queries           check query files
+  trailscan --config /etc/trailscan.toml        cron: sources, window, state and SNS topic from the file
+  trailscan alert-test --sns-topic arn:aws:sns:us-east-1:111122223333:security-alerts
 
 Exit status: 0 no findings at or above --fail-on, 1 findings, 2 error (unreadable input too).";
 
@@ -60,6 +62,8 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<QueriesAction>,
     },
+    /// Send a test notification to --sns-topic, to check a new setup end to end
+    AlertTest,
     /// Print one query: its metadata, runbook and SQL
     Show {
         /// A query name, as listed by `trailscan queries`
@@ -151,6 +155,26 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR", global = true, help_heading = "S3")]
     pub cache_dir: Option<PathBuf>,
 
+    /// Read settings from this TOML file [default: $TRAILSCAN_CONFIG, ./trailscan.toml, ~/.config/trailscan/config.toml]
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Cron")]
+    pub config: Option<PathBuf>,
+
+    /// Publish one SNS message per query with new findings
+    #[arg(long, value_name = "ARN", global = true, help_heading = "Cron")]
+    pub sns_topic: Option<String>,
+
+    /// Print the SNS messages instead of sending them (the state is not changed)
+    #[arg(long, global = true, help_heading = "Cron")]
+    pub dry_run: bool,
+
+    /// Remember objects read and findings alerted in FILE: report only what is new
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Cron")]
+    pub state: Option<PathBuf>,
+
+    /// With --state, how far back to look again for late deliveries [default: 1h]
+    #[arg(long, value_name = "DURATION", global = true, help_heading = "Cron")]
+    pub lookback: Option<String>,
+
     /// Worker threads [default: one per core]
     #[arg(
         long,
@@ -181,6 +205,11 @@ impl RunArgs {
             endpoint_url: later.endpoint_url.or(self.endpoint_url),
             s3_concurrency: later.s3_concurrency.or(self.s3_concurrency),
             cache_dir: later.cache_dir.or(self.cache_dir),
+            config: later.config.or(self.config),
+            sns_topic: later.sns_topic.or(self.sns_topic),
+            dry_run: self.dry_run || later.dry_run,
+            state: later.state.or(self.state),
+            lookback: later.lookback.or(self.lookback),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! trailscan: scan CloudTrail archives and evaluate Athena-SQL queries over them.
 
+pub mod alert;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod decode;
@@ -8,22 +10,27 @@ pub mod query;
 pub mod record;
 pub mod scan;
 pub mod source;
+pub mod state;
 
+use std::collections::BTreeSet;
 use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
 
 use anyhow::Context;
+use chrono::Utc;
 use clap::{CommandFactory, FromArgMatches};
 use comfy_table::Table;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 
+use alert::sns::SnsPublisher;
 use cli::{Cli, Command, NamedQueryCli, QueriesAction, RunArgs};
-use config::{Config, load_catalog};
+use config::{Config, FileConfig, load_catalog};
 use output::{Mode, Report, S3Summary, Summary};
 use query::catalog::{LintError, Origin, load_dir, parse_query_file};
-use query::{Query, QuerySet};
+use query::{Catalog, Query, QueryResult, QuerySet};
 use source::SourceSpec;
 use source::s3::S3Session;
+use state::State;
 
 /// How a run ended, as the process exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +39,7 @@ pub enum Exit {
     Clean = 0,
     /// Ran, and found something (or lint found problems).
     Findings = 1,
-    /// Bad arguments, or some input could not be read.
+    /// Bad arguments, some input could not be read, or an alert could not be sent.
     Error = 2,
 }
 
@@ -41,12 +48,21 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         None => scan_with(cli.run, Vec::new(), Selection::Audit),
         Some(Command::Audit { sources }) => scan_with(cli.run, sources, Selection::Audit),
         Some(Command::Query { sql, sources }) => scan_with(cli.run, sources, Selection::AdHoc(sql)),
-        Some(Command::Queries { action: None }) => list_queries(&cli.run),
+        Some(Command::Queries { action: None }) => list_queries(&settle(cli.run)?.0),
         Some(Command::Queries {
             action: Some(QueriesAction::Lint { dir }),
-        }) => lint(&cli.run, dir.as_deref()),
-        Some(Command::Show { name }) => show(&cli.run, &name),
+        }) => lint(&settle(cli.run)?.0, dir.as_deref()),
+        Some(Command::Show { name }) => show(&settle(cli.run)?.0, &name),
+        Some(Command::AlertTest) => alert_test(&settle(cli.run)?.0),
         Some(Command::Named(words)) => named(cli.run, words),
+    }
+}
+
+/// The command line over the configuration file, and the file itself when there is one.
+fn settle(typed: RunArgs) -> anyhow::Result<(RunArgs, Option<FileConfig>)> {
+    match FileConfig::locate(typed.config.as_deref())? {
+        Some(file) => Ok((file.run_args(Utc::now())?.overridden_by(typed), Some(file))),
+        None => Ok((typed, None)),
     }
 }
 
@@ -75,7 +91,7 @@ fn named(run: RunArgs, words: Vec<String>) -> anyhow::Result<Exit> {
         }
     };
     let run = run.overridden_by(parsed.run);
-    let catalog = load_catalog(&run)?;
+    let catalog = load_catalog(&settle(run.clone())?.0)?;
     if catalog.get(&name).is_some() {
         return scan_with(run, parsed.sources, Selection::One(name));
     }
@@ -92,41 +108,76 @@ fn named(run: RunArgs, words: Vec<String>) -> anyhow::Result<Exit> {
     scan_with(run, sources, Selection::Audit)
 }
 
-fn scan_with(run: RunArgs, sources: Vec<String>, selection: Selection) -> anyhow::Result<Exit> {
-    let config = Config::new(&run, &sources, chrono::Utc::now())?;
+fn scan_with(typed: RunArgs, sources: Vec<String>, selection: Selection) -> anyhow::Result<Exit> {
+    let (run, file) = settle(typed)?;
+    let sources = match (&file, sources.is_empty()) {
+        (Some(file), true) => file.sources(),
+        _ => sources,
+    };
+    let config = Config::new(&run, &sources, Utc::now())?;
+    let catalog = load_catalog(&run)?;
     let (queries, mode, ad_hoc) = match selection {
         Selection::Audit => {
-            let mut queries = load_catalog(&run)?.all().to_vec();
+            let mut queries = catalog.all().to_vec();
             // The most severe first: that is what a reader of an audit looks at first.
             queries.sort_by(|a, b| {
                 b.severity
                     .cmp(&a.severity)
                     .then_with(|| a.name.cmp(&b.name))
             });
-            (queries, Mode::Audit, false)
+            let set = QuerySet::new(queries);
+            let set = match &file {
+                Some(file) => file.select(&catalog, set)?,
+                None => set,
+            };
+            (set, Mode::Audit, false)
         }
         Selection::One(name) => {
-            let catalog = load_catalog(&run)?;
             let query = catalog
                 .get(&name)
                 .cloned()
                 .context("the query vanished from the catalogue")?;
-            (vec![query], Mode::Single, false)
+            (QuerySet::new(vec![query]), Mode::Single, false)
         }
         Selection::AdHoc(sql) => {
             let query = Query::ad_hoc(&sql).map_err(|e| anyhow::anyhow!("in the SQL, {e}"))?;
-            (vec![Arc::new(query)], Mode::Single, true)
+            (QuerySet::new(vec![Arc::new(query)]), Mode::Single, true)
         }
     };
-    execute(&config, &QuerySet::new(queries), mode, ad_hoc)
+    let queries = match (&file, ad_hoc) {
+        (Some(file), false) => file.suppress(&catalog, queries)?,
+        _ => queries,
+    };
+    execute(&config, &queries, mode, ad_hoc)
 }
 
 fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> anyhow::Result<Exit> {
+    let started = Utc::now();
+    let mut state = config
+        .state
+        .as_deref()
+        .map(|path| State::load(path, config.lookback))
+        .transpose()?;
+    let alert_to = match (&config.sns_topic, ad_hoc) {
+        (Some(topic), false) => Some(topic.as_str()),
+        _ => None,
+    };
+    let publisher = match alert_to {
+        Some(topic) if !config.dry_run => {
+            Some(SnsPublisher::connect(&config.s3.connection, topic).map_err(anyhow::Error::msg)?)
+        }
+        _ => None,
+    };
     let s3 = match config.sources.iter().any(SourceSpec::is_s3) {
         true => Some(S3Session::connect(config.s3.clone()).map_err(anyhow::Error::msg)?),
         false => None,
     };
-    let listing = source::list(&config.sources, &config.filter, s3.as_ref());
+
+    let mut filter = config.filter.clone();
+    if filter.window.since.is_none() {
+        filter.listing_since = state.as_ref().and_then(State::earliest_needed);
+    }
+    let mut listing = source::list(&config.sources, &filter, s3.as_ref());
     let nothing_listed = listing.objects.is_empty()
         && listing.skipped_digest + listing.skipped_insight + listing.pruned == 0;
     if nothing_listed && !listing.errors.is_empty() {
@@ -137,11 +188,17 @@ fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> any
         }
         return Ok(Exit::Error);
     }
+    let listed = listing.objects.len();
+    if let Some(state) = &state {
+        listing.objects.retain(|object| state.wants(object));
+    }
+    let already_read = (listed - listing.objects.len()) as u64;
+
     let run_scan = || {
         scan::scan(
             &listing.objects,
             queries,
-            &config.filter,
+            &filter,
             config.show_progress,
             s3.as_ref(),
         )
@@ -169,6 +226,52 @@ fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> any
     for error in &outcome.errors {
         writeln!(stderr, "trailscan: {}: {}", error.object, error.reason)?;
     }
+
+    // With a state, only what it has not seen is reported, alerted and counted as findings.
+    let (results, already_reported) = match &state {
+        Some(state) => only_new(&outcome.results, state),
+        None => (outcome.results.clone(), 0),
+    };
+    let mut delivered: Vec<String> = Vec::new();
+    let (mut alerts_sent, mut alerts_failed) = (0, 0);
+    for result in &results {
+        let rows: Vec<&query::Row> = result.rows.iter().collect();
+        let fingerprints = rows
+            .iter()
+            .map(|row| State::fingerprint(&result.query.name, &row.identity));
+        let alerted = !rows.is_empty() && result.query.severity >= config.fail_on;
+        let Some(topic) = alert_to.filter(|_| alerted) else {
+            delivered.extend(fingerprints);
+            continue;
+        };
+        let message = alert::compose(result, &rows);
+        match &publisher {
+            None => {
+                writeln!(stderr, "--- SNS message to {topic} (dry run, not sent)")?;
+                writeln!(stderr, "Subject: {}", message.subject)?;
+                writeln!(
+                    stderr,
+                    "Attributes: query={}, severity={}",
+                    message.query, message.severity
+                )?;
+                writeln!(stderr, "\n{}", message.body)?;
+            }
+            Some(publisher) => match publisher.publish(&message) {
+                Ok(()) => {
+                    alerts_sent += 1;
+                    delivered.extend(fingerprints);
+                }
+                Err(reason) => {
+                    alerts_failed += 1;
+                    writeln!(
+                        stderr,
+                        "trailscan: alert for {} not sent to {topic}: {reason}",
+                        result.query.name
+                    )?;
+                }
+            },
+        }
+    }
     drop(stderr);
 
     let errors = listing.errors.len() + outcome.errors.len();
@@ -183,9 +286,13 @@ fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> any
         s3: s3
             .as_ref()
             .map(|session| S3Summary::from(&*session.counters)),
+        already_read,
+        already_reported,
+        alerts_sent,
+        alerts_failed,
     };
     let report = Report {
-        results: &outcome.results,
+        results: &results,
         summary: &summary,
         mode,
     };
@@ -193,18 +300,89 @@ fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> any
     output::print(config.format, &report, &mut out, config.fit_terminal)?;
     out.flush()?;
 
+    if let Some(state) = state.as_mut().filter(|_| !config.dry_run) {
+        state.mark_alerted(&delivered, started);
+        // Objects advance only once every alert about them went out: a failed publish
+        // leaves them to be read, and alerted, again next time.
+        if alerts_failed == 0 {
+            let unread: BTreeSet<usize> = outcome.unread.iter().copied().collect();
+            let (read, failed): (Vec<_>, Vec<_>) = listing
+                .objects
+                .iter()
+                .enumerate()
+                .partition(|(i, _)| !unread.contains(i));
+            state.advance(
+                read.into_iter().map(|(_, o)| o),
+                failed.into_iter().map(|(_, o)| o),
+            );
+        }
+        state.save(started)?;
+    }
+
     let findings = !ad_hoc
-        && outcome
-            .results
+        && results
             .iter()
             .any(|r| !r.rows.is_empty() && r.query.severity >= config.fail_on);
-    Ok(if errors > 0 {
+    Ok(if errors > 0 || alerts_failed > 0 {
         Exit::Error
     } else if findings {
         Exit::Findings
     } else {
         Exit::Clean
     })
+}
+
+/// The rows the state has not seen yet, and how many it had.
+fn only_new(results: &[QueryResult], state: &State) -> (Vec<QueryResult>, usize) {
+    let mut known = 0;
+    let fresh = results
+        .iter()
+        .map(|result| {
+            let rows: Vec<query::Row> = result
+                .rows
+                .iter()
+                .filter(|row| {
+                    let seen =
+                        state.was_alerted(&State::fingerprint(&result.query.name, &row.identity));
+                    known += usize::from(seen);
+                    !seen
+                })
+                .cloned()
+                .collect();
+            QueryResult {
+                rows,
+                ..result.clone()
+            }
+        })
+        .collect();
+    (fresh, known)
+}
+
+fn alert_test(run: &RunArgs) -> anyhow::Result<Exit> {
+    let topic = run
+        .sns_topic
+        .as_deref()
+        .context("alert-test needs --sns-topic ARN (or sns_topic in the configuration)")?;
+    config::check_topic(topic)?;
+    let connection = aws::Connection {
+        profile: run.profile.clone(),
+        region: None,
+        endpoint_url: run.endpoint_url.clone(),
+    };
+    let message = alert::test_message(topic, &record::format_time(&Utc::now()));
+    if run.dry_run {
+        println!("Subject: {}\n\n{}", message.subject, message.body);
+        return Ok(Exit::Clean);
+    }
+    let publisher = SnsPublisher::connect(&connection, topic).map_err(anyhow::Error::msg)?;
+    publisher.publish(&message).map_err(|reason| {
+        anyhow::anyhow!(
+            "test notification not sent to {}: {reason}",
+            publisher.topic()
+        )
+    })?;
+    println!("Sent a test notification to {topic}.");
+    Ok(Exit::Clean)
 }
 
 fn list_queries(run: &RunArgs) -> anyhow::Result<Exit> {
@@ -235,7 +413,7 @@ fn list_queries(run: &RunArgs) -> anyhow::Result<Exit> {
 }
 
 fn show(run: &RunArgs, name: &str) -> anyhow::Result<Exit> {
-    let catalog = load_catalog(run)?;
+    let catalog: Catalog = load_catalog(run)?;
     let query = catalog
         .get(name)
         .with_context(|| format!("no query named '{name}' (`trailscan queries` lists them)"))?;

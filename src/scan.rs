@@ -60,6 +60,8 @@ pub struct ScanOutcome {
     /// Objects or parts of objects that could not be read; any of these makes the exit code 2.
     pub errors: Vec<ObjectMessage>,
     pub warnings: Vec<ObjectMessage>,
+    /// Indexes of the objects that could not be read at all (sorted).
+    pub unread: Vec<usize>,
     pub elapsed: Duration,
 }
 
@@ -69,6 +71,7 @@ struct Partial {
     stats: Stats,
     errors: Vec<ObjectMessage>,
     warnings: Vec<ObjectMessage>,
+    unread: Vec<usize>,
 }
 
 /// Scans `objects` (sorted; their index is their position in the output order). Objects on
@@ -88,6 +91,7 @@ pub fn scan(
         stats: Stats::default(),
         errors: Vec::new(),
         warnings: Vec::new(),
+        unread: Vec::new(),
     };
     let work = |mut part: Partial, index: usize, raw: Result<Vec<u8>, String>| {
         let before = (part.stats.bytes_uncompressed, part.stats.records);
@@ -111,6 +115,7 @@ pub fn scan(
         a.stats.add(&b.stats);
         a.errors.extend(b.errors);
         a.warnings.extend(b.warnings);
+        a.unread.extend(b.unread);
         a
     };
     let remote = objects
@@ -133,13 +138,16 @@ pub fn scan(
     progress.bar.finish_and_clear();
     let mut errors = merged.errors;
     let mut warnings = merged.warnings;
+    let mut unread = merged.unread;
     errors.sort();
     warnings.sort();
+    unread.sort_unstable();
     ScanOutcome {
         results: queries.finish(merged.accumulators),
         stats: merged.stats,
         errors,
         warnings,
+        unread,
         elapsed: started.elapsed(),
     }
 }
@@ -169,6 +177,7 @@ fn scan_object(
         Ok(raw) => raw,
         Err(reason) => {
             part.errors.push(message(reason));
+            part.unread.push(index as usize);
             return;
         }
     };
@@ -218,7 +227,10 @@ fn scan_object(
             part.warnings
                 .extend(decoded.warnings.into_iter().map(message));
         }
-        Err(e) => part.errors.push(message(e.to_string())),
+        Err(e) => {
+            part.errors.push(message(e.to_string()));
+            part.unread.push(index as usize);
+        }
     }
 }
 

@@ -28,7 +28,7 @@ pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
                 csv_quote(&result.query.name),
                 result.query.severity.to_string(),
             ];
-            cells.extend(row.iter().map(cell));
+            cells.extend(row.values.iter().map(cell));
             writeln!(out, "{}", cells.join(","))?;
         }
     }

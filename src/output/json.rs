@@ -40,7 +40,7 @@ pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> 
 fn row_objects(result: &QueryResult) -> impl Iterator<Item = Json> + '_ {
     result.rows.iter().map(move |row| {
         let fields: Map<String, Json> =
-            result.query.plan.columns.iter().cloned().zip(row.iter().map(to_json)).collect();
+            result.query.plan.columns.iter().cloned().zip(row.values.iter().map(to_json)).collect();
         json!({ "query": result.query.name, "severity": result.query.severity.as_str(), "row": fields })
     })
 }
@@ -60,6 +60,12 @@ fn summary(report: &Report<'_>) -> Json {
     let s = report.summary;
     let st = &s.stats;
     let s3 = s.s3.unwrap_or_default();
+    let suppressed: Map<String, Json> = report
+        .results
+        .iter()
+        .filter(|r| r.suppressed > 0)
+        .map(|r| (r.query.name.clone(), Json::from(r.suppressed)))
+        .collect();
     let rows_per_query: Map<String, Json> = report
         .results
         .iter()
@@ -80,6 +86,11 @@ fn summary(report: &Report<'_>) -> Json {
         "errors": s.errors,
         "warnings": s.warnings,
         "rows_per_query": rows_per_query,
+        "suppressed_per_query": suppressed,
+        "objects_already_read": s.already_read,
+        "findings_already_reported": s.already_reported,
+        "alerts_sent": s.alerts_sent,
+        "alerts_failed": s.alerts_failed,
         "s3_list_requests": s3.list_requests,
         "s3_keys_listed": s3.keys_listed,
         "s3_get_requests": s3.get_requests,

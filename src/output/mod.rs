@@ -41,6 +41,12 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Present when the run read from S3.
     pub s3: Option<S3Summary>,
+    /// With `--state`: objects not read again, and findings not shown again.
+    pub already_read: u64,
+    pub already_reported: usize,
+    /// SNS messages published, and those that could not be.
+    pub alerts_sent: usize,
+    pub alerts_failed: usize,
 }
 
 /// S3 requests made and bytes downloaded during a run.

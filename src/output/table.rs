@@ -56,7 +56,7 @@ fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Re
                 .map(|c| super::sanitize::for_terminal(c).into_owned()),
         );
         for row in &result.rows {
-            table.add_row(row.iter().map(value_text));
+            table.add_row(row.values.iter().map(value_text));
         }
         writeln!(out, "{table}")?;
     }
@@ -120,6 +120,34 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
         count(s.errors, "error"),
         count(s.warnings, "warning")
     )?;
+    let suppressed: Vec<String> = report
+        .results
+        .iter()
+        .filter(|r| r.suppressed > 0)
+        .map(|r| format!("{} {}", r.query.name, r.suppressed))
+        .collect();
+    if !suppressed.is_empty() {
+        writeln!(
+            out,
+            "Suppressed by the configuration: {}",
+            suppressed.join(", ")
+        )?;
+    }
+    if s.already_read > 0 || s.already_reported > 0 {
+        writeln!(
+            out,
+            "From the state: {} already read, {} already reported",
+            count(s.already_read as usize, "object"),
+            count(s.already_reported, "finding")
+        )?;
+    }
+    if s.alerts_sent > 0 || s.alerts_failed > 0 {
+        writeln!(
+            out,
+            "Alerts: {} sent, {} failed",
+            s.alerts_sent, s.alerts_failed
+        )?;
+    }
     if let Some(s3) = &s.s3 {
         writeln!(
             out,

@@ -371,6 +371,15 @@ pub struct PendingRow {
     pub values: Vec<OwnedValue>,
     /// Values of ORDER BY expressions that are not output columns.
     pub sort_extra: Vec<OwnedValue>,
+    pub identity: String,
+}
+
+/// One result row, and what makes it the same finding from one run to the next: the
+/// event's `eventID` for a single-event query, the GROUP BY key for an alarm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub values: Vec<OwnedValue>,
+    pub identity: String,
 }
 
 #[derive(Debug)]
@@ -386,24 +395,52 @@ enum AggregateState {
 pub struct Accumulator {
     rows: Vec<PendingRow>,
     groups: HashMap<Vec<OwnedValue>, Vec<AggregateState>>,
+    /// Records that matched but were suppressed by the configuration.
+    suppressed: u64,
 }
 
 impl Accumulator {
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty() && self.groups.is_empty()
+        self.rows.is_empty() && self.groups.is_empty() && self.suppressed == 0
+    }
+
+    pub fn suppressed(&self) -> u64 {
+        self.suppressed
     }
 }
 
+fn identity_of(values: &[OwnedValue]) -> String {
+    let texts: Vec<String> = values
+        .iter()
+        .map(|v| {
+            v.to_text()
+                .map_or_else(|| "\\N".to_owned(), |t| t.into_owned())
+        })
+        .collect();
+    texts.join("\u{1f}")
+}
+
 impl Plan {
-    pub fn accumulate(&self, acc: &mut Accumulator, record: Record<'_, '_>, position: Position) {
+    /// Adds `record` when it matches, unless `suppressed` says it is to be ignored.
+    pub fn accumulate(
+        &self,
+        acc: &mut Accumulator,
+        record: Record<'_, '_>,
+        position: Position,
+        suppressed: impl Fn(Record<'_, '_>) -> bool,
+    ) {
         let scope = Scope::Record(record);
         if let Some(filter) = &self.filter
             && !holds(filter, &scope)
         {
             return;
         }
+        if suppressed(record) {
+            acc.suppressed += 1;
+            return;
+        }
         if !self.grouped {
-            let values = self
+            let values: Vec<OwnedValue> = self
                 .projections
                 .iter()
                 .map(|e| eval(e, &scope).into_owned())
@@ -412,10 +449,15 @@ impl Plan {
                 .sort_exprs()
                 .map(|e| eval(e, &scope).into_owned())
                 .collect();
+            let identity = match record.str_field("eventID") {
+                Some(id) if !id.is_empty() => id.to_owned(),
+                _ => identity_of(&values),
+            };
             acc.rows.push(PendingRow {
                 position,
                 values,
                 sort_extra,
+                identity,
             });
             return;
         }
@@ -442,6 +484,7 @@ impl Plan {
     }
 
     pub fn merge(&self, into: &mut Accumulator, from: Accumulator) {
+        into.suppressed += from.suppressed;
         into.rows.extend(from.rows);
         for (key, states) in from.groups {
             match into.groups.get_mut(&key) {
@@ -459,7 +502,7 @@ impl Plan {
     }
 
     /// The final rows, in a deterministic order whatever order the parts were merged in.
-    pub fn finish(&self, acc: Accumulator) -> Vec<Vec<OwnedValue>> {
+    pub fn finish(&self, acc: Accumulator) -> Vec<Row> {
         let mut rows = if self.grouped {
             self.group_rows(acc)
         } else {
@@ -469,7 +512,12 @@ impl Plan {
         if let Some(limit) = self.limit {
             rows.truncate(limit);
         }
-        rows.into_iter().map(|r| r.values).collect()
+        rows.into_iter()
+            .map(|r| Row {
+                values: r.values,
+                identity: r.identity,
+            })
+            .collect()
     }
 
     fn group_rows(&self, acc: Accumulator) -> Vec<PendingRow> {
@@ -501,10 +549,12 @@ impl Plan {
                 .sort_exprs()
                 .map(|e| eval(e, &scope).into_owned())
                 .collect();
+            let identity = identity_of(&key);
             rows.push(PendingRow {
                 position: (0, rows.len() as u32),
                 values,
                 sort_extra,
+                identity,
             });
         }
         rows
@@ -706,9 +756,9 @@ mod tests {
         for (i, text) in events.iter().enumerate() {
             let mut bytes = text.as_bytes().to_vec();
             let json = simd_json::to_borrowed_value(&mut bytes).unwrap();
-            plan.accumulate(&mut acc, Record::new(&json), (0, i as u32));
+            plan.accumulate(&mut acc, Record::new(&json), (0, i as u32), |_| false);
         }
-        plan.finish(acc)
+        plan.finish(acc).into_iter().map(|row| row.values).collect()
     }
 
     fn texts(rows: Vec<Vec<OwnedValue>>) -> Vec<String> {

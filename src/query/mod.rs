@@ -3,23 +3,52 @@
 pub mod catalog;
 pub mod eval;
 pub mod sql;
+pub mod suppress;
 
 use std::sync::Arc;
 
 pub use catalog::{Catalog, LintError, Origin, Query, Severity};
-pub use eval::{Accumulator, Position};
+pub use eval::{Accumulator, Position, Row};
+pub use suppress::Suppression;
 
-use crate::record::{OwnedValue, Record};
+use crate::record::Record;
 
 /// The queries of one run, evaluated together on every record (ripgrep's Matcher).
 #[derive(Debug, Clone)]
 pub struct QuerySet {
     queries: Vec<Arc<Query>>,
+    /// Per query, what the configuration tells it to ignore.
+    suppressions: Vec<Suppression>,
 }
 
 impl QuerySet {
     pub fn new(queries: Vec<Arc<Query>>) -> Self {
-        QuerySet { queries }
+        let suppressions = vec![Suppression::default(); queries.len()];
+        QuerySet {
+            queries,
+            suppressions,
+        }
+    }
+
+    /// Keeps the queries whose name `keep` accepts.
+    pub fn retain(self, keep: impl Fn(&str) -> bool) -> QuerySet {
+        let (queries, suppressions) = self
+            .queries
+            .into_iter()
+            .zip(self.suppressions)
+            .filter(|(q, _)| keep(&q.name))
+            .unzip();
+        QuerySet {
+            queries,
+            suppressions,
+        }
+    }
+
+    /// Applies `suppression` to the query called `name`, if the set has it.
+    pub fn suppress(&mut self, name: &str, suppression: Suppression) {
+        if let Some(i) = self.queries.iter().position(|q| q.name == name) {
+            self.suppressions[i] = suppression;
+        }
     }
 
     pub fn queries(&self) -> &[Arc<Query>] {
@@ -39,8 +68,14 @@ impl QuerySet {
         record: Record<'_, '_>,
         position: Position,
     ) {
-        for (query, acc) in self.queries.iter().zip(accumulators.iter_mut()) {
-            query.plan.accumulate(acc, record, position);
+        for ((query, acc), suppression) in self
+            .queries
+            .iter()
+            .zip(accumulators.iter_mut())
+            .zip(&self.suppressions)
+        {
+            let suppressed = |r: Record<'_, '_>| !suppression.is_empty() && suppression.matches(r);
+            query.plan.accumulate(acc, record, position, suppressed);
         }
     }
 
@@ -64,6 +99,7 @@ impl QuerySet {
             .zip(accumulators)
             .map(|(query, acc)| QueryResult {
                 query: Arc::clone(query),
+                suppressed: acc.suppressed(),
                 rows: query.plan.finish(acc),
             })
             .collect()
@@ -74,5 +110,7 @@ impl QuerySet {
 #[derive(Debug, Clone)]
 pub struct QueryResult {
     pub query: Arc<Query>,
-    pub rows: Vec<Vec<OwnedValue>>,
+    pub rows: Vec<Row>,
+    /// Matching records left out by a suppression.
+    pub suppressed: u64,
 }

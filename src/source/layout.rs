@@ -1,6 +1,6 @@
 //! The CloudTrail key layout: `[prefix/]AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/<file>`.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 /// Which CloudTrail product wrote an object, from the folder after the account id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct KeyLayout {
     pub account: Option<String>,
     pub region: Option<String>,
     pub date: Option<NaiveDate>,
+    /// The time in the file name (`…_CloudTrail_<region>_20261120T1005Z_<id>.json.gz`).
+    pub delivered: Option<DateTime<Utc>>,
     pub kind: ObjectKind,
 }
 
@@ -31,6 +33,7 @@ impl KeyLayout {
             account: None,
             region: None,
             date: None,
+            delivered: parts.last().and_then(|name| delivery_time(name)),
             kind: ObjectKind::Events,
         };
         if let Some(org) = rest.first().filter(|p| p.starts_with("o-")) {
@@ -66,6 +69,14 @@ impl KeyLayout {
     }
 }
 
+/// Finds `YYYYMMDDTHHMMZ` between underscores in a CloudTrail file name.
+fn delivery_time(name: &str) -> Option<DateTime<Utc>> {
+    name.split('_')
+        .filter(|part| part.len() == 14 && part.as_bytes()[8] == b'T' && part.ends_with('Z'))
+        .find_map(|part| NaiveDateTime::parse_from_str(part, "%Y%m%dT%H%MZ").ok())
+        .map(|t| t.and_utc())
+}
+
 fn looks_like_region(part: &str) -> bool {
     part.contains('-')
         && part
@@ -85,6 +96,10 @@ mod tests {
         assert_eq!(plain.date, NaiveDate::from_ymd_opt(2026, 11, 20));
         assert_eq!(plain.kind, ObjectKind::Events);
         assert_eq!(plain.organization, None);
+        assert_eq!(
+            plain.delivered.map(|t| t.to_rfc3339()),
+            Some("2026-11-20T10:05:00+00:00".into())
+        );
 
         let org = KeyLayout::parse("/data/trail-prefix/AWSLogs/o-abc123defg/444455556666/CloudTrail/eu-west-1/2026/01/02/f.json.gz").unwrap();
         assert_eq!(org.organization.as_deref(), Some("o-abc123defg"));

@@ -8,7 +8,7 @@ pub mod window;
 use std::path::PathBuf;
 
 pub use layout::{KeyLayout, ObjectKind};
-pub use window::{TimeWindow, parse_time_bound};
+pub use window::{TimeWindow, parse_duration, parse_time_bound};
 
 /// A source as the user named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +42,20 @@ pub struct Filter {
     pub window: TimeWindow,
     pub accounts: Vec<String>,
     pub regions: Vec<String>,
+    /// Without `--since`, where listing may start (a cron state's oldest need). It prunes
+    /// objects by their key only: events in them are all read.
+    pub listing_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Filter {
+    /// The window objects are listed and pruned by: the time window, or the state's floor.
+    pub fn listing_window(&self) -> TimeWindow {
+        TimeWindow {
+            since: self.window.since.or(self.listing_since),
+            until: self.window.until,
+        }
+    }
+
     /// Stage one of pruning, on what the key says. Keys outside the layout are kept: their
     /// events are filtered one by one instead.
     pub fn keeps(&self, layout: &KeyLayout) -> bool {
@@ -56,7 +67,9 @@ impl Filter {
             Some(region) => self.regions.is_empty() || self.regions.contains(region),
             None => true,
         };
-        let date_ok = layout.date.is_none_or(|d| self.window.may_hold(d));
+        let date_ok = layout
+            .date
+            .is_none_or(|d| self.listing_window().may_hold(d));
         account_ok && region_ok && date_ok
     }
 }

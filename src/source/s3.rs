@@ -10,11 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -23,13 +19,13 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::{Filter, KeyLayout, ListError, Location, SourceObject};
+use crate::aws::{self, Connection};
 
-/// How to reach S3: what the user set; everything else comes from aws-config's chain.
+/// How to reach S3 and how hard to pull.
 #[derive(Debug, Clone, Default)]
 pub struct S3Options {
-    pub profile: Option<String>,
-    pub bucket_region: Option<String>,
-    pub endpoint_url: Option<String>,
+    /// Profile, bucket region and endpoint.
+    pub connection: Connection,
     pub concurrency: usize,
     pub cache_dir: Option<PathBuf>,
 }
@@ -57,13 +53,8 @@ pub type Fetched = (usize, Result<Vec<u8>, String>);
 
 impl S3Session {
     pub fn connect(options: S3Options) -> Result<S3Session, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .thread_name("trailscan-s3")
-            .build()
-            .map_err(|e| format!("cannot start the S3 runtime: {e}"))?;
-        let client = runtime.block_on(build_client(&options));
+        let runtime = aws::runtime("trailscan-s3")?;
+        let client = runtime.block_on(build_client(&options.connection));
         Ok(S3Session {
             runtime,
             client,
@@ -154,35 +145,25 @@ impl S3Session {
     }
 }
 
-async fn build_client(options: &S3Options) -> Client {
-    let _ = ENDPOINT.set(options.endpoint_url.clone());
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(5))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(120))
-                .build(),
-        );
-    if let Some(profile) = &options.profile {
-        loader = loader.profile_name(profile);
-    }
-    if let Some(region) = &options.bucket_region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    if let Some(endpoint) = &options.endpoint_url {
-        loader = loader.endpoint_url(endpoint);
-    }
-    let shared = loader.load().await;
+async fn build_client(connection: &Connection) -> Client {
+    let _ = CONNECTION.set(connection.clone());
+    let shared = aws::load(connection).await;
     let mut config = aws_sdk_s3::config::Builder::from(&shared);
     if shared.region().is_none() {
         // CloudTrail's home region; a bucket elsewhere answers with its region, named in the error.
         config = config.region(aws_config::Region::new("us-east-1"));
     }
-    if options.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+    if connection.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some() {
         config = config.force_path_style(true);
     }
     Client::from_conf(config.build())
+}
+
+/// The connection in use, for error messages (set once when the client is built).
+static CONNECTION: std::sync::OnceLock<Connection> = std::sync::OnceLock::new();
+
+fn endpoint_hint() -> String {
+    aws::endpoint_hint(CONNECTION.get().unwrap_or(&Connection::default()))
 }
 
 async fn fetch(
@@ -305,56 +286,35 @@ where
             }
         }
         SdkError::DispatchFailure(failure) => {
-            let detail = DisplayErrorContext(error).to_string();
-            if detail.contains("credential") || detail.contains("Credentials") {
-                "no AWS credentials found: set AWS_PROFILE or --profile, run `aws sso login`, or use an instance role".to_owned()
+            if aws::lacks_credentials(error) {
+                aws::NO_CREDENTIALS.to_owned()
             } else if failure.is_timeout() {
                 format!("timed out reaching S3 ({})", endpoint_hint())
             } else if failure.is_io() {
                 format!(
                     "cannot reach S3 ({}): {}",
                     endpoint_hint(),
-                    innermost_cause(error)
+                    aws::innermost_cause(error)
                 )
             } else {
-                format!("request failed: {}", first_cause(&detail))
+                format!(
+                    "request failed: {}",
+                    first_cause(&DisplayErrorContext(error).to_string())
+                )
             }
         }
         SdkError::TimeoutError(_) => format!("timed out reaching S3 ({})", endpoint_hint()),
+        SdkError::ConstructionFailure(_) if aws::lacks_credentials(error) => {
+            aws::NO_CREDENTIALS.to_owned()
+        }
         SdkError::ConstructionFailure(_) => {
-            let detail = DisplayErrorContext(error).to_string();
-            if detail.contains("credential") || detail.contains("Credentials") {
-                "no AWS credentials found: set AWS_PROFILE or --profile, run `aws sso login`, or use an instance role".to_owned()
-            } else {
-                format!("cannot build the request: {}", first_cause(&detail))
-            }
+            format!(
+                "cannot build the request: {}",
+                first_cause(&DisplayErrorContext(error).to_string())
+            )
         }
         _ => first_cause(&DisplayErrorContext(error).to_string()),
     }
-}
-
-fn endpoint_hint() -> String {
-    match ENDPOINT
-        .get()
-        .cloned()
-        .flatten()
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-    {
-        Some(url) => format!("endpoint {url}"),
-        None => "check the network, --endpoint-url and proxy settings".to_owned(),
-    }
-}
-
-/// The endpoint in use, for error messages (set once when the client is built).
-static ENDPOINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-
-/// The root cause (`Connection refused (os error 111)`), not the SDK's whole chain.
-fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// The SDK's error context, cut to one line.
@@ -511,7 +471,7 @@ impl Lister {
 
     /// The days whose folders may hold events in the window (one day of slack either side).
     fn days_in_window(&self) -> Vec<NaiveDate> {
-        let window = &self.filter.window;
+        let window = self.filter.listing_window();
         let Some(since) = window.since else {
             return Vec::new();
         };

@@ -55,7 +55,8 @@ pub fn parse_time_bound(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>,
     ))
 }
 
-fn parse_duration(text: &str) -> Option<TimeDelta> {
+/// Parses `90m`, `24h`, `7d`, `2w` (also `30s`).
+pub fn parse_duration(text: &str) -> Option<TimeDelta> {
     let split = text.find(|c: char| !c.is_ascii_digit())?;
     let (number, unit) = text.split_at(split);
     let n: i64 = number.parse().ok()?;

@@ -11,14 +11,23 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs `trailscan` from the repository root, so paths in output are stable.
+/// Runs `trailscan` from the repository root, so paths in output are stable, with no
+/// configuration file but the ones a test names.
 pub fn trailscan(args: &[&str]) -> Output {
-    Command::cargo_bin("trailscan")
-        .expect("the binary is built")
+    isolated(Command::cargo_bin("trailscan").expect("the binary is built"))
         .current_dir(repo())
         .args(args)
         .output()
         .expect("trailscan runs")
+}
+
+/// A command that finds no user configuration: HOME and XDG_CONFIG_HOME point nowhere.
+pub fn isolated(mut command: Command) -> Command {
+    command
+        .env("HOME", "/nonexistent/trailscan-test")
+        .env("XDG_CONFIG_HOME", "/nonexistent/trailscan-test")
+        .env_remove("TRAILSCAN_CONFIG");
+    command
 }
 
 pub fn stdout(output: &Output) -> String {
