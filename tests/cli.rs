@@ -1,5 +1,6 @@
 //! Integration tests: trailscan as a user runs it, on the fixtures and on real third-party samples.
 
+mod cron;
 mod s3;
 mod util;
 

@@ -153,7 +153,10 @@ async fn build_client(connection: &Connection) -> Client {
         // CloudTrail's home region; a bucket elsewhere answers with its region, named in the error.
         config = config.region(aws_config::Region::new("us-east-1"));
     }
-    if connection.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+    let env_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if connection.endpoint_url.is_some() || env_endpoint {
         config = config.force_path_style(true);
     }
     Client::from_conf(config.build())

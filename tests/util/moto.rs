@@ -194,3 +194,72 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// Creates an SNS topic named `name-<pid>` and returns its ARN.
+pub fn create_topic(endpoint: &str, name: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = aws_sdk_sns::Config::builder()
+        .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+        .region(aws_sdk_sns::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_sns::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    let client = aws_sdk_sns::Client::from_conf(config);
+    let name = format!("{name}-{}", std::process::id());
+    let created = runtime
+        .block_on(client.create_topic().name(&name).send())
+        .expect("topic is created");
+    created.topic_arn().expect("an ARN").to_owned()
+}
+
+/// A notification as moto recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub subject: String,
+    pub body: String,
+    pub query: String,
+    pub severity: String,
+}
+
+/// Every message published to `topic` so far, read from moto's state API.
+pub fn sent(endpoint: &str, topic: &str) -> Vec<Sent> {
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("moto answers");
+    use std::io::Write;
+    write!(
+        stream,
+        "GET /moto-api/data.json HTTP/1.0\r\nHost: {address}\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body = &response[response.find("\r\n\r\n").expect("an HTTP response") + 4..];
+    let data: serde_json::Value = serde_json::from_str(body).expect("moto's data is JSON");
+    let attribute = |n: &serde_json::Value, key: &str| {
+        n[3][key]["Value"].as_str().unwrap_or_default().to_owned()
+    };
+    // Creating a topic again adds an empty duplicate entry: merge them by ARN.
+    data["sns"]["Topic"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["arn"] == topic)
+        .flat_map(|t| {
+            t["sent_notifications"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|n| Sent {
+            body: n[1].as_str().unwrap_or_default().to_owned(),
+            subject: n[2].as_str().unwrap_or_default().to_owned(),
+            query: attribute(&n, "query"),
+            severity: attribute(&n, "severity"),
+        })
+        .collect()
+}
