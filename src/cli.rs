@@ -21,6 +21,8 @@ Examples:
   trailscan queries lint ./my-queries           check query files
   trailscan --config /etc/trailscan.toml        cron: sources, window, state and SNS topic from the file
   trailscan alert-test --sns-topic arn:aws:sns:us-east-1:111122223333:security-alerts
+  trailscan suspicious-ips ./AWSLogs --since 7d --format blocklist
+  trailscan insights ./AWSLogs --since 8d --recent 24h
 
 Exit status: 0 no findings at or above --fail-on, 1 findings, 2 error (unreadable input too).";
 
@@ -64,6 +66,36 @@ pub enum Command {
     },
     /// Send a test notification to --sns-topic, to check a new setup end to end
     AlertTest,
+    /// Flag source addresses: failed sign-ins, denied calls, principals or user names tried
+    SuspiciousIps {
+        #[arg(value_name = "SOURCES")]
+        sources: Vec<String>,
+        #[command(flatten)]
+        thresholds: IpArgs,
+    },
+    /// Unusual hourly API call and error rates, and first-seen write calls, against a baseline
+    Insights {
+        #[arg(value_name = "SOURCES")]
+        sources: Vec<String>,
+        #[command(flatten)]
+        periods: PeriodArgs,
+        /// Flag hours above mean + K standard deviations of the baseline
+        #[arg(long, value_name = "K", default_value_t = 3.0)]
+        sigma: f64,
+        /// ...and with at least N calls or errors
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        min_count: u64,
+    },
+    /// Secrets Manager: new readers of a secret, bursts of reads, deletions and sharing
+    SecretsAccess {
+        #[arg(value_name = "SOURCES")]
+        sources: Vec<String>,
+        #[command(flatten)]
+        periods: PeriodArgs,
+        /// A burst is N or more secret reads by one principal within 5 minutes
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        burst: u64,
+    },
     /// Print one query: its metadata, runbook and SQL
     Show {
         /// A query name, as listed by `trailscan queries`
@@ -72,6 +104,37 @@ pub enum Command {
     /// A query name followed by its sources runs that one query
     #[command(external_subcommand)]
     Named(Vec<String>),
+}
+
+/// Thresholds of `suspicious-ips`: reaching any one flags the address.
+#[derive(Debug, Clone, Args)]
+pub struct IpArgs {
+    /// Failed console sign-ins from the address
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub failed_logins: u64,
+    /// AccessDenied / UnauthorizedOperation errors from the address
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub denied_calls: u64,
+    /// Distinct principals (ARNs) seen from the address (offices and NAT gateways share one)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub principals: u64,
+    /// Distinct user names tried in failed sign-ins (password spraying)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub user_names: u64,
+    /// Your networks, one CIDR per line: any call from outside them is flagged
+    #[arg(long, value_name = "FILE")]
+    pub known_cidrs: Option<PathBuf>,
+}
+
+/// The baseline and the recent period that `insights` and `secrets-access` compare.
+#[derive(Debug, Clone, Args)]
+pub struct PeriodArgs {
+    /// The recent period, ending at the newest event
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub recent: String,
+    /// How far back before the recent period the baseline reaches [default: all earlier data]
+    #[arg(long, value_name = "DURATION")]
+    pub baseline: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -177,6 +177,8 @@ struct FileContents {
     threads: Option<usize>,
     #[serde(default)]
     suppress: BTreeMap<String, Spanned<SuppressContents>>,
+    /// The organisation's networks, for `suspicious-ips`.
+    known_cidrs: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -306,6 +308,18 @@ impl FileConfig {
             state: c.state.as_ref().map(|p| self.relative(p)),
             lookback: c.lookback.as_ref().map(|v| v.get_ref().clone()),
         })
+    }
+
+    /// `known_cidrs`, checked.
+    pub fn known_networks(&self) -> anyhow::Result<Option<Vec<String>>> {
+        match &self.contents.known_cidrs {
+            Some(list) => {
+                crate::query::suppress::Networks::parse(list.get_ref())
+                    .map_err(|e| self.error_at(list, format!("known_cidrs: {e}")))?;
+                Ok(Some(list.get_ref().clone()))
+            }
+            None => Ok(None),
+        }
     }
 
     pub fn sources(&self) -> Vec<String> {

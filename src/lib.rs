@@ -1,6 +1,7 @@
 //! trailscan: scan CloudTrail archives and evaluate Athena-SQL queries over them.
 
 pub mod alert;
+pub mod analysis;
 pub mod aws;
 pub mod cli;
 pub mod config;
@@ -23,10 +24,13 @@ use comfy_table::Table;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 
 use alert::sns::SnsPublisher;
-use cli::{Cli, Command, NamedQueryCli, QueriesAction, RunArgs};
+use analysis::{Analysis, IpThresholds, Periods};
+use cli::{Cli, Command, IpArgs, NamedQueryCli, PeriodArgs, QueriesAction, RunArgs};
 use config::{Config, FileConfig, load_catalog};
+use output::Format;
 use output::{Mode, Report, S3Summary, Summary};
 use query::catalog::{LintError, Origin, load_dir, parse_query_file};
+use query::suppress::Networks;
 use query::{Catalog, Query, QueryResult, QuerySet};
 use source::SourceSpec;
 use source::s3::S3Session;
@@ -54,6 +58,37 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         }) => lint(&settle(cli.run)?.0, dir.as_deref()),
         Some(Command::Show { name }) => show(&settle(cli.run)?.0, &name),
         Some(Command::AlertTest) => alert_test(&settle(cli.run)?.0),
+        Some(Command::SuspiciousIps {
+            sources,
+            thresholds,
+        }) => scan_with(
+            cli.run,
+            sources,
+            Selection::Analysis(AnalysisArgs::SuspiciousIps(thresholds)),
+        ),
+        Some(Command::Insights {
+            sources,
+            periods,
+            sigma,
+            min_count,
+        }) => scan_with(
+            cli.run,
+            sources,
+            Selection::Analysis(AnalysisArgs::Insights {
+                periods,
+                sigma,
+                min_count,
+            }),
+        ),
+        Some(Command::SecretsAccess {
+            sources,
+            periods,
+            burst,
+        }) => scan_with(
+            cli.run,
+            sources,
+            Selection::Analysis(AnalysisArgs::SecretsAccess { periods, burst }),
+        ),
         Some(Command::Named(words)) => named(cli.run, words),
     }
 }
@@ -70,6 +105,75 @@ enum Selection {
     Audit,
     One(String),
     AdHoc(String),
+    Analysis(AnalysisArgs),
+}
+
+/// An analysis as typed; resolved into an `Analysis` once the configuration is known.
+enum AnalysisArgs {
+    SuspiciousIps(IpArgs),
+    Insights {
+        periods: PeriodArgs,
+        sigma: f64,
+        min_count: u64,
+    },
+    SecretsAccess {
+        periods: PeriodArgs,
+        burst: u64,
+    },
+}
+
+impl AnalysisArgs {
+    fn resolve(self, file: Option<&FileConfig>) -> anyhow::Result<Analysis> {
+        let periods = |p: &PeriodArgs| -> anyhow::Result<Periods> {
+            let duration = |flag: &str, text: &str| {
+                source::parse_duration(text).with_context(|| {
+                    format!("invalid {flag}: '{text}' is not a duration such as 24h or 7d")
+                })
+            };
+            Ok(Periods {
+                recent: duration("--recent", &p.recent)?,
+                baseline: p
+                    .baseline
+                    .as_deref()
+                    .map(|b| duration("--baseline", b))
+                    .transpose()?,
+            })
+        };
+        Ok(match self {
+            AnalysisArgs::SuspiciousIps(t) => {
+                let cidrs = match (&t.known_cidrs, file) {
+                    (Some(path), _) => Some(analysis::read_networks(path)?),
+                    (None, Some(file)) => file.known_networks()?,
+                    (None, None) => None,
+                };
+                let known_networks = cidrs
+                    .map(|list| {
+                        Networks::parse(&list).map_err(|e| anyhow::anyhow!("--known-cidrs: {e}"))
+                    })
+                    .transpose()?;
+                Analysis::SuspiciousIps(IpThresholds {
+                    failed_logins: t.failed_logins,
+                    denied_calls: t.denied_calls,
+                    principals: t.principals,
+                    user_names: t.user_names,
+                    known_networks,
+                })
+            }
+            AnalysisArgs::Insights {
+                periods: p,
+                sigma,
+                min_count,
+            } => Analysis::Insights {
+                periods: periods(&p)?,
+                sigma,
+                min_count,
+            },
+            AnalysisArgs::SecretsAccess { periods: p, burst } => Analysis::SecretsAccess {
+                periods: periods(&p)?,
+                burst,
+            },
+        })
+    }
 }
 
 /// `trailscan <QUERY> [SOURCES…]`, or `trailscan [SOURCES…]` when the first word is a path.
@@ -116,6 +220,17 @@ fn scan_with(typed: RunArgs, sources: Vec<String>, selection: Selection) -> anyh
     };
     let config = Config::new(&run, &sources, Utc::now())?;
     let catalog = load_catalog(&run)?;
+    if config.format == Format::Blocklist
+        && !matches!(
+            selection,
+            Selection::Analysis(AnalysisArgs::SuspiciousIps(_))
+        )
+    {
+        anyhow::bail!(
+            "--format blocklist lists flagged addresses: use it with `trailscan suspicious-ips`"
+        );
+    }
+    let mut analysis = None;
     let (queries, mode, ad_hoc) = match selection {
         Selection::Audit => {
             let mut queries = catalog.all().to_vec();
@@ -143,15 +258,27 @@ fn scan_with(typed: RunArgs, sources: Vec<String>, selection: Selection) -> anyh
             let query = Query::ad_hoc(&sql).map_err(|e| anyhow::anyhow!("in the SQL, {e}"))?;
             (QuerySet::new(vec![Arc::new(query)]), Mode::Single, true)
         }
+        Selection::Analysis(args) => {
+            let resolved = args.resolve(file.as_ref())?;
+            let set = QuerySet::new(resolved.queries(&catalog));
+            analysis = Some(resolved);
+            (set, Mode::Single, false)
+        }
     };
     let queries = match (&file, ad_hoc) {
         (Some(file), false) => file.suppress(&catalog, queries)?,
         _ => queries,
     };
-    execute(&config, &queries, mode, ad_hoc)
+    execute(&config, &queries, mode, ad_hoc, analysis.as_ref())
 }
 
-fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> anyhow::Result<Exit> {
+fn execute(
+    config: &Config,
+    queries: &QuerySet,
+    mode: Mode,
+    ad_hoc: bool,
+    analysis: Option<&Analysis>,
+) -> anyhow::Result<Exit> {
     let started = Utc::now();
     let mut state = config
         .state
@@ -227,10 +354,14 @@ fn execute(config: &Config, queries: &QuerySet, mode: Mode, ad_hoc: bool) -> any
         writeln!(stderr, "trailscan: {}: {}", error.object, error.reason)?;
     }
 
+    let results = match analysis {
+        Some(analysis) => analysis.finish(outcome.results),
+        None => outcome.results,
+    };
     // With a state, only what it has not seen is reported, alerted and counted as findings.
     let (results, already_reported) = match &state {
-        Some(state) => only_new(&outcome.results, state),
-        None => (outcome.results.clone(), 0),
+        Some(state) => only_new(&results, state),
+        None => (results, 0),
     };
     let mut delivered: Vec<String> = Vec::new();
     let (mut alerts_sent, mut alerts_failed) = (0, 0);

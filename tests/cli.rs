@@ -62,6 +62,7 @@ fn every_canned_query_fires_on_its_events_and_not_on_lookalikes() {
     let output = trailscan(&[TRAIL, "--format", "jsonl"]);
     let counts = rows_per_query(&stdout(&output));
     let expected: BTreeMap<String, u64> = [
+        ("access-key-created-for-other-user", 1),
         ("athena-policy-and-role-events", 9),
         ("brute-force-logins", 1),
         ("brute-force-logins-by-user", 1),
@@ -69,19 +70,30 @@ fn every_canned_query_fires_on_its_events_and_not_on_lookalikes() {
         ("config-changes", 1),
         ("console-auth-failures", 14),
         ("console-login-no-mfa", 1),
+        ("console-login-no-mfa-not-sso", 2),
+        ("ebs-default-encryption-disabled", 1),
         ("failed-logins", 16),
+        ("guardduty-detector-deleted", 1),
         ("iam-policy-changes", 3),
         ("kms-key-deletion", 2),
+        ("login-profile-changes", 1),
+        ("mfa-device-deactivated", 1),
         ("nacl-changes", 1),
         ("network-gateway-changes", 1),
         ("organizations-changes", 1),
         ("policy-changes", 5),
+        ("root-console-login", 1),
         ("root-usage", 2),
         ("route-table-changes", 1),
         ("s3-bucket-policy-changes", 2),
-        ("security-group-changes", 1),
-        ("unauthorized-calls", 3),
+        ("secretsmanager-changes", 1),
+        ("security-group-changes", 4),
+        ("security-group-open-to-world", 2),
+        ("snapshot-or-ami-made-public", 2),
+        ("trail-event-selectors-weakened", 1),
+        ("unauthorized-calls", 13),
         ("vpc-changes", 1),
+        ("vpc-flow-logs-deleted", 1),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -110,9 +122,11 @@ fn every_canned_query_fires_on_its_events_and_not_on_lookalikes() {
         );
     }
     let unauthorized = events("unauthorized-calls");
+    let mut expected = vec!["GetObject", "RunInstances"];
+    expected.extend(["ListBuckets"; 10]);
+    expected.push("Decrypt");
     assert_eq!(
-        unauthorized,
-        ["GetObject", "RunInstances", "Decrypt"],
+        unauthorized, expected,
         "log delivery and HeadBucket stay out"
     );
     assert_eq!(events("cloudtrail-changes"), ["UpdateTrail", "StopLogging"]);
@@ -160,7 +174,7 @@ fn time_window_prunes_by_key_then_by_event_time() {
     let summary: serde_json::Value =
         serde_json::from_str(stdout(&output).lines().last().unwrap()).unwrap();
     assert_eq!(
-        summary["pruned"], 6,
+        summary["pruned"], 7,
         "every events file is older than the window"
     );
     assert_eq!(summary["objects"], 0);
@@ -180,7 +194,7 @@ fn account_and_region_filter_on_the_key_layout() {
     let summary: serde_json::Value =
         serde_json::from_str(stdout(&output).lines().last().unwrap()).unwrap();
     assert_eq!(summary["objects"], 2);
-    assert_eq!(summary["pruned"], 4);
+    assert_eq!(summary["pruned"], 5);
     let output = trailscan(&["vpc-changes", TRAIL, "--region", "us-east-1"]);
     assert_eq!(code(&output), 0, "no VPC change in us-east-1: clean exit");
     assert!(
@@ -291,7 +305,7 @@ fn ad_hoc_query_returns_rows_and_exits_zero() {
         lines,
         [
             "query,severity,errorCode,n",
-            "query,info,AccessDenied,3",
+            "query,info,AccessDenied,13",
             "query,info,AccessDeniedException,1",
             "query,info,Client.RequestLimitExceeded,1"
         ]
@@ -494,11 +508,16 @@ fn regression_closed_pipe_is_not_an_error() {
 
 /// Names in the README's catalogue table, between its heading and the next heading.
 fn readme_catalogue() -> Vec<String> {
+    readme_section("## Query catalogue")
+}
+
+/// The names in the first column of the table under `heading`.
+fn readme_section(heading: &str) -> Vec<String> {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let section = readme
-        .split("## Query catalogue")
+        .split(heading)
         .nth(1)
-        .expect("README has a '## Query catalogue' section");
+        .unwrap_or_else(|| panic!("README has a '{heading}' section"));
     let section = section.split("\n## ").next().unwrap();
     section
         .lines()
@@ -524,6 +543,135 @@ fn readme_catalogue_matches_the_queries_folder() {
     let mut documented = readme_catalogue();
     documented.sort();
     assert_eq!(documented, catalogue_names());
+    let analyses = readme_section("## Built-in analyses");
+    assert_eq!(analyses, ["suspicious-ips", "insights", "secrets-access"]);
+    for name in &analyses {
+        let output = trailscan(&[name, "--help"]);
+        assert_eq!(code(&output), 0, "{name}");
+    }
+}
+
+#[test]
+fn analyses_match_golden_and_find_what_the_fixtures_hold() {
+    let output = trailscan(&["suspicious-ips", TRAIL]);
+    assert_eq!(code(&output), 1);
+    assert_golden("suspicious-ips.txt", &without_timing(&stdout(&output)));
+    let output = trailscan(&["insights", "fixtures/behaviour", "--format", "jsonl"]);
+    assert_eq!(code(&output), 1);
+    assert_golden("insights.jsonl", &without_timing(&stdout(&output)));
+    let output = trailscan(&[
+        "secrets-access",
+        "fixtures/behaviour",
+        TRAIL,
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code(&output), 1);
+    assert_golden("secrets-access.jsonl", &without_timing(&stdout(&output)));
+    let counts = rows_per_query(&stdout(&output));
+    assert_eq!(
+        counts["secret-new-reader"], 1,
+        "alice reads the app's secret for the first time"
+    );
+    assert_eq!(counts["secret-read-burst"], 1, "25 secrets in two minutes");
+    assert_eq!(counts["secretsmanager-changes"], 1);
+
+    // A higher threshold and a longer sigma quieten them.
+    let output = trailscan(&[
+        "insights",
+        "fixtures/behaviour",
+        "--min-count",
+        "50",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(rows_per_query(&stdout(&output))["api-rate-anomaly"], 0);
+    let output = trailscan(&[
+        "secrets-access",
+        "fixtures/behaviour",
+        "--burst",
+        "30",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(rows_per_query(&stdout(&output))["secret-read-burst"], 0);
+}
+
+#[test]
+fn blocklist_prints_flagged_addresses_as_cidrs() {
+    let output = trailscan(&["suspicious-ips", TRAIL, "--format", "blocklist"]);
+    assert_eq!(stdout(&output), "203.0.113.10/32\n2001:db8::66/128\n");
+    let output = trailscan(&["audit", TRAIL, "--format", "blocklist"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("use it with `trailscan suspicious-ips`"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Known networks: every address outside them is flagged; service names never are.
+    let dir = tempfile::tempdir().unwrap();
+    let known = write(
+        dir.path(),
+        "known.txt",
+        b"# offices\n198.51.100.0/24\n192.0.2.0/24 # VPN\n",
+    );
+    let output = trailscan(&[
+        "suspicious-ips",
+        TRAIL,
+        "--known-cidrs",
+        known.to_str().unwrap(),
+        "--format",
+        "blocklist",
+    ]);
+    assert_eq!(
+        stdout(&output),
+        "203.0.113.10/32\n203.0.113.50/32\n203.0.113.66/32\n203.0.113.99/32\n2001:db8::66/128\n"
+    );
+    let config = write(
+        dir.path(),
+        "trailscan.toml",
+        b"known_cidrs = [\"0.0.0.0/0\", \"::/0\"]\n",
+    );
+    let output = trailscan(&[
+        "--config",
+        config.to_str().unwrap(),
+        "suspicious-ips",
+        TRAIL,
+        "--format",
+        "blocklist",
+    ]);
+    assert_eq!(
+        stdout(&output),
+        "203.0.113.10/32\n2001:db8::66/128\n",
+        "everything is known: thresholds only"
+    );
+}
+
+#[test]
+fn analysis_findings_are_reported_once_with_a_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let run = || {
+        trailscan(&[
+            "suspicious-ips",
+            TRAIL,
+            "--state",
+            state.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ])
+    };
+    let first = run();
+    assert_eq!(code(&first), 1);
+    assert_eq!(rows_per_query(&stdout(&first))["suspicious-ips"], 2);
+    let second = run();
+    assert_eq!(
+        code(&second),
+        0,
+        "the same addresses are not reported again"
+    );
+    assert_eq!(rows_per_query(&stdout(&second))["suspicious-ips"], 0);
 }
 
 /// What each third-party sample must give: its number of events, or the start of its error.

@@ -229,7 +229,7 @@ def main():
             params={"configurationRecorderName": "default"}),
         # fires: root-usage (root API call); lookalike: root event invoked by a service
         api("2026-11-20T12:10:00Z", A, "us-east-1", "iam.amazonaws.com", "CreateAccessKey", root(A), ip="203.0.113.99",
-            params={"userName": "root"}),
+            response={"accessKey": {"accessKeyId": "AKIAEXAMPLEROOTKEY01"}}),
         api("2026-11-20T12:10:30Z", A, "us-east-1", "iam.amazonaws.com", "GetAccountSummary",
             dict(root(A), invokedBy="support.amazonaws.com"), ip="support.amazonaws.com", read_only=True),
         # fires: unauthorized-calls (AccessDenied) with an escape sequence in the message
@@ -281,6 +281,81 @@ def main():
             error=("Client.UnauthorizedOperation", "You are not authorized to perform this operation.")),
     ])
 
+    # Account A, us-east-1, afternoon: the detections of the second catalogue.
+    carol = iam_user(A, "carol")
+    secret_reader = role(A, "app-runtime", "i-0abc")
+    detections = [
+        # fires: access-key-created-for-other-user (alice for bob); lookalike: bob for himself
+        api("2026-11-20T15:00:00Z", A, "us-east-1", "iam.amazonaws.com", "CreateAccessKey", alice,
+            params={"userName": "bob"}, response={"accessKey": {"accessKeyId": "AKIAEXAMPLENEWKEY001", "userName": "bob"}}),
+        api("2026-11-20T15:00:30Z", A, "us-east-1", "iam.amazonaws.com", "CreateAccessKey", bob,
+            params={"userName": "bob"}, response={"accessKey": {"accessKeyId": "AKIAEXAMPLENEWKEY002", "userName": "bob"}}),
+        # fires: mfa-device-deactivated; lookalike: EnableMFADevice
+        api("2026-11-20T15:01:00Z", A, "us-east-1", "iam.amazonaws.com", "DeactivateMFADevice", alice,
+            params={"userName": "carol", "serialNumber": f"arn:aws:iam::{A}:mfa/carol"}),
+        api("2026-11-20T15:01:30Z", A, "us-east-1", "iam.amazonaws.com", "EnableMFADevice", carol,
+            params={"userName": "carol", "serialNumber": f"arn:aws:iam::{A}:mfa/carol"}),
+        # fires: login-profile-changes; lookalike: GetLoginProfile
+        api("2026-11-20T15:02:00Z", A, "us-east-1", "iam.amazonaws.com", "UpdateLoginProfile", alice,
+            params={"userName": "carol", "passwordResetRequired": False}),
+        api("2026-11-20T15:02:30Z", A, "us-east-1", "iam.amazonaws.com", "GetLoginProfile", alice, read_only=True,
+            params={"userName": "carol"}),
+        # fires: guardduty-detector-deleted; lookalike: UpdateDetector
+        api("2026-11-20T15:03:00Z", A, "us-east-1", "guardduty.amazonaws.com", "DeleteDetector", bob,
+            ip="2001:db8::66", params={"detectorId": "12abc34d567e8fa901bc2d34e56789f0"}),
+        api("2026-11-20T15:03:30Z", A, "us-east-1", "guardduty.amazonaws.com", "UpdateDetector", alice,
+            params={"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "enable": True}),
+        # fires: vpc-flow-logs-deleted; lookalike: DescribeFlowLogs
+        api("2026-11-20T15:04:00Z", A, "us-east-1", "ec2.amazonaws.com", "DeleteFlowLogs", bob, ip="2001:db8::66",
+            params={"DeleteFlowLogsRequest": {"FlowLogId": {"tag": 1, "content": "fl-0123456789abcdef0"}}}),
+        api("2026-11-20T15:04:30Z", A, "us-east-1", "ec2.amazonaws.com", "DescribeFlowLogs", bob, read_only=True),
+        # fires: ebs-default-encryption-disabled; lookalike: EnableEbsEncryptionByDefault
+        api("2026-11-20T15:05:00Z", A, "us-east-1", "ec2.amazonaws.com", "DisableEbsEncryptionByDefault", bob,
+            ip="2001:db8::66", params={"DisableEbsEncryptionByDefaultRequest": ""}),
+        api("2026-11-20T15:05:30Z", A, "us-east-1", "ec2.amazonaws.com", "EnableEbsEncryptionByDefault", alice),
+        # fires: snapshot-or-ami-made-public (twice); lookalikes: shared with one account, made private
+        api("2026-11-20T15:06:00Z", A, "us-east-1", "ec2.amazonaws.com", "ModifySnapshotAttribute", bob, ip="2001:db8::66",
+            params={"snapshotId": "snap-0123456789abcdef0", "attributeType": "CREATE_VOLUME_PERMISSION",
+                    "createVolumePermission": {"add": {"items": [{"group": "all"}]}}}),
+        api("2026-11-20T15:06:10Z", A, "us-east-1", "ec2.amazonaws.com", "ModifyImageAttribute", bob, ip="2001:db8::66",
+            params={"imageId": "ami-0123456789abcdef0", "attributeType": "launchPermission",
+                    "launchPermission": {"add": {"items": [{"group": "all"}]}}}),
+        api("2026-11-20T15:06:20Z", A, "us-east-1", "ec2.amazonaws.com", "ModifySnapshotAttribute", alice,
+            params={"snapshotId": "snap-0123456789abcdef1", "attributeType": "CREATE_VOLUME_PERMISSION",
+                    "createVolumePermission": {"add": {"items": [{"userId": "999988887777"}]}}}),
+        api("2026-11-20T15:06:30Z", A, "us-east-1", "ec2.amazonaws.com", "ModifyImageAttribute", alice,
+            params={"imageId": "ami-0123456789abcdef1", "attributeType": "launchPermission",
+                    "launchPermission": {"remove": {"items": [{"group": "all"}]}}}),
+        # fires: security-group-open-to-world (IPv6 ::/0); lookalikes: a private range, a revoke
+        api("2026-11-20T15:07:00Z", A, "us-east-1", "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", deploy,
+            params={"groupId": "sg-0fedcba9876543210", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 3389,
+                    "toPort": 3389, "ipv6Ranges": {"items": [{"cidrIpv6": "::/0"}]}}]}}),
+        api("2026-11-20T15:07:30Z", A, "us-east-1", "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", deploy,
+            params={"groupId": "sg-0fedcba9876543210", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 5432,
+                    "toPort": 5432, "ipRanges": {"items": [{"cidrIp": "10.0.0.0/8"}]}}]}}),
+        api("2026-11-20T15:07:40Z", A, "us-east-1", "ec2.amazonaws.com", "RevokeSecurityGroupIngress", deploy,
+            params={"groupId": "sg-0fedcba9876543210", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22,
+                    "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
+        # fires: trail-event-selectors-weakened; lookalike: selectors that log everything
+        api("2026-11-20T15:08:00Z", A, "us-east-1", "cloudtrail.amazonaws.com", "PutEventSelectors", bob, ip="2001:db8::66",
+            params={"trailName": "management-events", "eventSelectors": [{"readWriteType": "WriteOnly",
+                    "includeManagementEvents": True, "dataResources": []}]}),
+        api("2026-11-20T15:08:30Z", A, "us-east-1", "cloudtrail.amazonaws.com", "PutEventSelectors", alice,
+            params={"trailName": "management-events", "eventSelectors": [{"readWriteType": "All",
+                    "includeManagementEvents": True, "dataResources": []}]}),
+        # fires: secretsmanager-changes; lookalike: GetSecretValue (read by the usual role)
+        api("2026-11-20T15:09:00Z", A, "us-east-1", "secretsmanager.amazonaws.com", "DeleteSecret", bob, ip="2001:db8::66",
+            params={"secretId": "prod/db-password", "recoveryWindowInDays": 7}),
+        api("2026-11-20T15:09:30Z", A, "us-east-1", "secretsmanager.amazonaws.com", "GetSecretValue", secret_reader,
+            read_only=True, params={"secretId": "prod/db-password"}),
+    ]
+    # suspicious-ips: one IPv6 address denied again and again, by several principals
+    for i, who in enumerate([bob, carol, alice, bob, carol, alice, bob, carol, alice, bob]):
+        detections.append(api(f"2026-11-20T15:1{i}:00Z", A, "us-east-1", "s3.amazonaws.com", "ListBuckets", who,
+                              ip="2001:db8::66", read_only=True, error=("AccessDenied", "Access Denied")))
+    # console-login-no-mfa-not-sso fires on the root and IAM-user sign-ins above; an SSO one stays out.
+    write(key(A, "us-east-1", "20261120T1520Z", "Detect01"), detections)
+
     # A digest file: skipped, never parsed as events.
     write(key(A, "us-east-1", "20261120T1300Z", "Digest01", kind="CloudTrail-Digest"), [], raw=json.dumps({
         "awsAccountId": A, "digestStartTime": "2026-11-20T12:00:00Z", "digestEndTime": "2026-11-20T13:00:00Z",
@@ -328,5 +403,58 @@ def main():
           raw=(lines[0] + "\n{\"eventName\": \"DeleteTrail\", broken\n" + lines[1] + "\n").encode())
 
 
+def behaviour():
+    """fixtures/behaviour: three days of one account's activity for the baseline analyses.
+
+    Outside the key layout on purpose (JSON Lines, gzipped): the analyses read any shape.
+    Days 1 and 2 are the baseline; the last 24 hours hold a burst of CreateTags, an error
+    spike on RunInstances, an API a principal never called before, a new reader of a secret
+    and a burst of secret reads.
+    """
+    folder = os.path.join(ROOT, "behaviour")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    deploy, app = role(A, "deploy", "ci-pipeline"), role(A, "app-runtime", "i-0abc")
+    alice = iam_user(A, "alice")
+    events = []
+    for hour in range(72):
+        day, h = 18 + hour // 24, hour % 24
+        stamp = lambda minute: f"2026-11-{day:02d}T{h:02d}:{minute:02d}:00Z"
+        recent = hour >= 48
+        # Steady writes: 2 or 3 CreateTags an hour; 40 in one recent hour.
+        for m in range(40 if hour == 60 else 2 + hour % 2):
+            events.append(api(stamp(m % 60), A, "us-east-1", "ec2.amazonaws.com", "CreateTags", deploy,
+                              params={"resourcesSet": {"items": [{"resourceId": "i-0abc"}]}}))
+        # RunInstances once an hour, failing 10 times in one recent hour.
+        events.append(api(stamp(30), A, "us-east-1", "ec2.amazonaws.com", "RunInstances", deploy))
+        if hour == 65:
+            for m in range(10):
+                events.append(api(stamp(31 + m), A, "us-east-1", "ec2.amazonaws.com", "RunInstances", deploy,
+                                  error=("Client.UnauthorizedOperation", "You are not authorized")))
+        # alice tags things in the baseline; in the recent period she attaches a role policy.
+        if hour % 6 == 0:
+            events.append(api(stamp(45), A, "us-east-1", "ec2.amazonaws.com", "CreateTags", alice))
+        if hour == 62:
+            events.append(api(stamp(46), A, "us-east-1", "iam.amazonaws.com", "AttachRolePolicy", alice,
+                              params={"roleName": "app", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}))
+        # The app reads its secret every hour; in the recent period alice reads it too.
+        events.append(api(stamp(50), A, "us-east-1", "secretsmanager.amazonaws.com", "GetSecretValue", app,
+                          read_only=True, params={"secretId": "prod/db-password"}))
+        if hour == 63:
+            events.append(api(stamp(51), A, "us-east-1", "secretsmanager.amazonaws.com", "GetSecretValue", alice,
+                              read_only=True, ip="198.51.100.99", params={"secretId": "prod/db-password"}))
+        # A burst: 25 different secrets read by one principal within two minutes.
+        if hour == 66:
+            for n in range(25):
+                events.append(api(f"2026-11-{day:02d}T{h:02d}:{10 + n * 4 // 60:02d}:{n * 4 % 60:02d}Z", A, "us-east-1",
+                                  "secretsmanager.amazonaws.com", "GetSecretValue", alice, read_only=True,
+                                  ip="198.51.100.99", params={"secretId": f"prod/service-{n:02d}"}))
+        del recent
+    body = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
+    with open(os.path.join(folder, "account-111122223333.jsonl.gz"), "wb") as f:
+        f.write(gzip.compress(body.encode(), mtime=0))
+
+
 if __name__ == "__main__":
     main()
+    behaviour()

@@ -20,6 +20,8 @@ pub enum Format {
     Json,
     Jsonl,
     Csv,
+    /// Flagged addresses as CIDRs, one per line (suspicious-ips only).
+    Blocklist,
 }
 
 /// How the rows are presented: an audit lists every query it ran, a single query its table.
@@ -103,6 +105,12 @@ pub fn print(
         Format::Json => json::print(report, out),
         Format::Jsonl => json::print_lines(report, out),
         Format::Csv => csv::print(report, out),
+        Format::Blocklist => {
+            for network in crate::analysis::blocklist(report.results) {
+                writeln!(out, "{network}")?;
+            }
+            Ok(())
+        }
     }
 }
 

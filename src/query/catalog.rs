@@ -11,7 +11,17 @@ use super::sql::{CompileError, Plan, compile};
 include!(concat!(env!("OUT_DIR"), "/builtin_queries.rs"));
 
 /// Names a query may not take, because they are trailscan's own commands.
-pub const RESERVED_NAMES: &[&str] = &["audit", "query", "queries", "show", "help"];
+pub const RESERVED_NAMES: &[&str] = &[
+    "audit",
+    "query",
+    "queries",
+    "show",
+    "help",
+    "alert-test",
+    "suspicious-ips",
+    "insights",
+    "secrets-access",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -92,6 +102,36 @@ pub struct Query {
 }
 
 impl Query {
+    /// A query an analysis runs for itself: its SQL is trailscan's own, so it compiles.
+    pub fn internal(name: &str, sql: &str) -> Query {
+        let plan = compile(sql).unwrap_or_else(|e| panic!("built-in analysis query {name}: {e}"));
+        Query {
+            name: name.to_owned(),
+            title: name.to_owned(),
+            severity: Severity::Info,
+            description: String::new(),
+            references: String::new(),
+            runbook: String::new(),
+            origin: Origin::BuiltIn(format!("{name} (analysis)")),
+            text: sql.to_owned(),
+            plan,
+        }
+    }
+
+    /// The findings of an analysis, presented like a query's: metadata and columns.
+    pub fn analysis(meta: AnalysisMeta, columns: &[&str]) -> Query {
+        let projection: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let sql = format!("SELECT {} FROM cloudtrail_logs", projection.join(", "));
+        Query {
+            severity: meta.severity,
+            title: meta.title.to_owned(),
+            description: meta.description.to_owned(),
+            references: meta.references.to_owned(),
+            runbook: meta.runbook.to_owned(),
+            ..Query::internal(meta.name, &sql)
+        }
+    }
+
     /// An ad-hoc query typed on the command line: its rows are results, not findings.
     pub fn ad_hoc(sql: &str) -> Result<Query, CompileError> {
         Ok(Query {
@@ -106,6 +146,17 @@ impl Query {
             plan: compile(sql)?,
         })
     }
+}
+
+/// What an analysis says about its findings.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalysisMeta {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub description: &'static str,
+    pub references: &'static str,
+    pub runbook: &'static str,
 }
 
 /// One problem in one query file, located for an editor: `file:line:column: message`.

@@ -7,7 +7,7 @@ pub mod suppress;
 
 use std::sync::Arc;
 
-pub use catalog::{Catalog, LintError, Origin, Query, Severity};
+pub use catalog::{AnalysisMeta, Catalog, LintError, Origin, Query, Severity};
 pub use eval::{Accumulator, Position, Row};
 pub use suppress::Suppression;
 

@@ -9,8 +9,30 @@ use crate::record::Record;
 #[derive(Debug, Clone, Default)]
 pub struct Suppression {
     principals: Vec<LikePattern>,
-    networks: Vec<Network>,
+    networks: Networks,
     event_names: Vec<String>,
+}
+
+/// A list of networks (`10.0.0.0/8`, `2001:db8::/32`, or a bare address for one host).
+#[derive(Debug, Clone, Default)]
+pub struct Networks(Vec<Network>);
+
+impl Networks {
+    pub fn parse(cidrs: &[String]) -> Result<Networks, String> {
+        cidrs
+            .iter()
+            .map(|c| Network::parse(c))
+            .collect::<Result<_, _>>()
+            .map(Networks)
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        self.0.iter().any(|n| n.contains(address))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl Suppression {
@@ -25,10 +47,7 @@ impl Suppression {
             .iter()
             .map(|glob| LikePattern::compile(&glob_to_like(glob), Some('\\')))
             .collect::<Result<_, _>>()?;
-        let networks = cidrs
-            .iter()
-            .map(|c| Network::parse(c))
-            .collect::<Result<_, _>>()?;
+        let networks = Networks::parse(cidrs)?;
         Ok(Suppression {
             principals,
             networks,
@@ -60,7 +79,7 @@ impl Suppression {
                 .str_field("sourceIPAddress")
                 .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
         {
-            return self.networks.iter().any(|n| n.contains(address));
+            return self.networks.contains(address);
         }
         false
     }

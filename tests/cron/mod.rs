@@ -281,7 +281,7 @@ fn config_file_settings_yield_to_flags_and_suppressions_are_counted() {
              \n\
              [suppress.unauthorized-calls]\n\
              principals = [\"arn:aws:sts::*:assumed-role/OrganizationAccountAccessRole/*\"]\n\
-             source_cidrs = [\"203.0.113.0/24\"]\n\
+             source_cidrs = [\"203.0.113.0/24\", \"2001:db8::/32\"]\n\
              \n\
              [suppress.root-usage]\n\
              event_names = [\"CreateAccessKey\"]\n",
@@ -304,7 +304,7 @@ fn config_file_settings_yield_to_flags_and_suppressions_are_counted() {
     );
     assert_eq!(
         s["suppressed_per_query"],
-        serde_json::json!({"root-usage": 1, "unauthorized-calls": 3})
+        serde_json::json!({"root-usage": 1, "unauthorized-calls": 13})
     );
 
     // Flags win over the file (here the format), and a query named on the command line runs

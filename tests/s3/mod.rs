@@ -35,10 +35,10 @@ fn s3_scan_gives_the_same_rows_as_the_local_tree() {
     assert_eq!(rows(&stdout(&remote)), rows(&stdout(&local)));
     let s = summary(&stdout(&remote));
     assert_eq!(
-        s["objects"], 6,
+        s["objects"], 7,
         "digest and Insights objects are never fetched"
     );
-    assert_eq!(s["s3_get_requests"], 6);
+    assert_eq!(s["s3_get_requests"], 7);
 
     // ...and once as an organization trail at the bucket's root.
     let org = Bucket::create(endpoint, "org-trail");
@@ -285,9 +285,9 @@ fn the_cache_makes_a_second_run_download_nothing_and_scans_offline() {
             "jsonl",
         ],
     );
-    assert_eq!(summary(&stdout(&first))["s3_get_requests"], 6);
+    assert_eq!(summary(&stdout(&first))["s3_get_requests"], 7);
     assert_eq!(summary(&stdout(&second))["s3_get_requests"], 0);
-    assert_eq!(summary(&stdout(&second))["s3_cache_hits"], 6);
+    assert_eq!(summary(&stdout(&second))["s3_cache_hits"], 7);
     assert_eq!(rows(&stdout(&first)), rows(&stdout(&second)));
 
     let offline = trailscan(&[

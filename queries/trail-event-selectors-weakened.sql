@@ -1,0 +1,15 @@
+-- name: trail-event-selectors-weakened
+-- title: Trail event selectors weakened
+-- severity: high
+-- description: PutEventSelectors that stops logging management events, keeps only reads or only writes, or excludes event sources: the trail sees less.
+-- references: Sigma aws_cloudtrail_event_selectors; ATT&CK T1562.008
+-- runbook: Restore the selectors (aws cloudtrail put-event-selectors) and review what was not logged meanwhile.
+SELECT eventTime, recipientAccountId AS account, awsRegion, eventName,
+       userIdentity.arn AS principal, sourceIPAddress, requestParameters.trailName AS trail, requestParameters.eventSelectors AS selectors
+FROM cloudtrail_logs
+WHERE eventName = 'PutEventSelectors'
+  AND (requestParameters LIKE '%"includeManagementEvents":false%'
+       OR requestParameters LIKE '%"readWriteType":"ReadOnly"%'
+       OR requestParameters LIKE '%"readWriteType":"WriteOnly"%'
+       OR requestParameters LIKE '%"excludeManagementEventSources":["%')
+ORDER BY eventTime
