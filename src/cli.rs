@@ -101,6 +101,12 @@ pub enum Command {
         /// A query name, as listed by `trailscan queries`
         name: String,
     },
+    /// Inflate every object and count the bytes, nothing else (the benchmark's baseline)
+    #[command(hide = true)]
+    Decompress {
+        #[arg(value_name = "SOURCES")]
+        sources: Vec<String>,
+    },
     /// A query name followed by its sources runs that one query
     #[command(external_subcommand)]
     Named(Vec<String>),

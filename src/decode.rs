@@ -4,12 +4,19 @@
 //! JSON Lines, `{"Events":[...]}` from `aws cloudtrail lookup-events`, and envelopes that
 //! carry the event as a JSON string (`CloudTrailEvent`) or under `detail` (EventBridge).
 
+use std::cell::RefCell;
 use std::io::Read;
 
 use flate2::read::MultiGzDecoder;
-use simd_json::BorrowedValue;
+use simd_json::{BorrowedValue, Node};
 
+use crate::projection::{Projection, span, whole};
 use crate::record::{Record, object_get};
+
+thread_local! {
+    /// simd-json's scratch buffers, reused by each worker from one object to the next.
+    static BUFFERS: RefCell<simd_json::Buffers> = RefCell::new(simd_json::Buffers::default());
+}
 
 /// simd-json addresses its input with 32-bit offsets.
 const MAX_DOCUMENT_BYTES: usize = u32::MAX as usize;
@@ -52,8 +59,13 @@ pub struct Decoded {
     pub is_digest: bool,
 }
 
-/// Decodes one object and hands every event to `visit`, in file order.
-pub fn decode(raw: Vec<u8>, mut visit: impl FnMut(Record<'_, '_>)) -> Result<Decoded, DecodeError> {
+/// Decodes one object and hands every event to `visit`, in file order. Events of a
+/// `Records` document carry only the fields `projection` keeps.
+pub fn decode(
+    raw: Vec<u8>,
+    projection: &Projection,
+    mut visit: impl FnMut(Record<'_, '_>),
+) -> Result<Decoded, DecodeError> {
     let mut bytes = inflate(raw)?;
     let mut decoded = Decoded {
         uncompressed_bytes: bytes.len() as u64,
@@ -84,14 +96,20 @@ pub fn decode(raw: Vec<u8>, mut visit: impl FnMut(Record<'_, '_>)) -> Result<Dec
     if is_json_lines(body) {
         decode_lines(body, &mut decoded, &mut visit);
     } else {
-        let document = simd_json::to_borrowed_value(body)
+        let tape = BUFFERS
+            .with(|buffers| simd_json::to_tape_with_buffers(body, &mut buffers.borrow_mut()))
             .map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
-        decode_document(&document, &mut decoded, &mut visit)?;
+        match records(&tape.0)? {
+            // The delivery format, nearly all of the volume: events built from the tape.
+            Some(records) => decode_records(records, projection, &mut decoded, &mut visit),
+            None => decode_document(&whole(&tape.0), &mut decoded, &mut visit)?,
+        }
     }
     Ok(decoded)
 }
 
-fn inflate(raw: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
+/// Gunzips `raw` when it is gzip (multi-member too); plain bytes pass through.
+pub fn inflate(raw: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
     if !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok(raw);
     }
@@ -110,6 +128,60 @@ fn gzip_size_hint(raw: &[u8]) -> usize {
     };
     let size = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]) as usize;
     size.min(raw.len().saturating_mul(32))
+}
+
+/// The tape of the `Records` array when the document is `{"Records":[...]}`.
+fn records<'t, 'i>(nodes: &'t [Node<'i>]) -> Result<Option<&'t [Node<'i>]>, DecodeError> {
+    let Some(Node::Object { len, .. }) = nodes.first() else {
+        return Ok(None);
+    };
+    let mut at = 1;
+    for _ in 0..*len {
+        let Some(Node::String(key)) = nodes.get(at) else {
+            break;
+        };
+        at += 1;
+        let width = span(&nodes[at..]);
+        if key.eq_ignore_ascii_case("Records") {
+            return match nodes[at] {
+                Node::Array { .. } => Ok(Some(&nodes[at..at + width])),
+                _ => Err(DecodeError::NotCloudTrail(
+                    "\"Records\" is not an array".into(),
+                )),
+            };
+        }
+        at += width;
+    }
+    Ok(None)
+}
+
+fn decode_records(
+    records: &[Node<'_>],
+    projection: &Projection,
+    decoded: &mut Decoded,
+    visit: &mut impl FnMut(Record<'_, '_>),
+) {
+    let Some(Node::Array { len, .. }) = records.first() else {
+        return;
+    };
+    if *len == 0 {
+        decoded
+            .warnings
+            .push("\"Records\" is empty: no events".into());
+    }
+    let mut at = 1;
+    for index in 0..*len {
+        let width = span(&records[at..]);
+        let nodes = &records[at..at + width];
+        if matches!(nodes[0], Node::Object { .. }) {
+            emit(&projection.build(nodes), decoded, visit);
+        } else {
+            decoded
+                .problems
+                .push(format!("Records[{index}] is not a JSON object"));
+        }
+        at += width;
+    }
 }
 
 /// JSON Lines: the first non-blank line is a whole object and another line follows.
@@ -288,7 +360,7 @@ mod tests {
 
     fn names(bytes: &[u8]) -> Result<(Vec<String>, Decoded), DecodeError> {
         let mut seen = Vec::new();
-        let decoded = decode(bytes.to_vec(), |r| {
+        let decoded = decode(bytes.to_vec(), &Projection::everything(), |r| {
             seen.push(r.str_field("eventName").unwrap_or("?").to_owned());
         })?;
         Ok((seen, decoded))

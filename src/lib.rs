@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod output;
+pub mod projection;
 pub mod query;
 pub mod record;
 pub mod scan;
@@ -89,8 +90,43 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             sources,
             Selection::Analysis(AnalysisArgs::SecretsAccess { periods, burst }),
         ),
+        Some(Command::Decompress { sources }) => decompress(cli.run, &sources),
         Some(Command::Named(words)) => named(cli.run, words),
     }
+}
+
+/// Reads and inflates every object in parallel, and reports the bytes: what a scan costs
+/// before any JSON is parsed.
+fn decompress(typed: RunArgs, sources: &[String]) -> anyhow::Result<Exit> {
+    use rayon::prelude::*;
+    let (run, _) = settle(typed)?;
+    let config = Config::new(&run, sources, Utc::now())?;
+    let listing = source::list(&config.sources, &config.filter, None);
+    let inflate = || {
+        listing
+            .objects
+            .par_iter()
+            .map(|object| match &object.location {
+                source::Location::Local(path) => std::fs::read(path)
+                    .ok()
+                    .and_then(|raw| decode::inflate(raw).ok())
+                    .map_or(0, |bytes| bytes.len() as u64),
+                source::Location::S3 { .. } => 0,
+            })
+            .sum::<u64>()
+    };
+    let bytes = match config.threads {
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?
+            .install(inflate),
+        None => inflate(),
+    };
+    println!(
+        "{} objects, {bytes} bytes uncompressed",
+        listing.objects.len()
+    );
+    Ok(Exit::Clean)
 }
 
 /// The command line over the configuration file, and the file itself when there is one.

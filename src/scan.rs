@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::decode::decode;
+use crate::projection::Projection;
 use crate::query::{Accumulator, QueryResult, QuerySet};
 use crate::record::{FieldPath, Record};
 use crate::source::s3::S3Session;
@@ -85,7 +86,12 @@ pub fn scan(
 ) -> ScanOutcome {
     let started = Instant::now();
     let progress = Progress::new(objects.len() as u64, show_progress);
-    let time_path = FieldPath::parse("eventTime");
+    let context = Context {
+        queries,
+        projection: queries.projection(),
+        filter,
+        time_path: FieldPath::parse("eventTime"),
+    };
     let new_partial = || Partial {
         accumulators: queries.accumulators(),
         stats: Stats::default(),
@@ -95,15 +101,7 @@ pub fn scan(
     };
     let work = |mut part: Partial, index: usize, raw: Result<Vec<u8>, String>| {
         let before = (part.stats.bytes_uncompressed, part.stats.records);
-        scan_object(
-            &objects[index],
-            index as u32,
-            raw,
-            queries,
-            filter,
-            &time_path,
-            &mut part,
-        );
+        scan_object(&objects[index], index as u32, raw, &context, &mut part);
         progress.object_done(
             part.stats.bytes_uncompressed - before.0,
             part.stats.records - before.1,
@@ -159,15 +157,27 @@ fn read_local(object: &SourceObject) -> Result<Vec<u8>, String> {
     }
 }
 
+/// What every object of a scan is read with.
+struct Context<'a> {
+    queries: &'a QuerySet,
+    projection: Projection,
+    filter: &'a Filter,
+    time_path: FieldPath,
+}
+
 fn scan_object(
     object: &SourceObject,
     index: u32,
     raw: Result<Vec<u8>, String>,
-    queries: &QuerySet,
-    filter: &Filter,
-    time_path: &FieldPath,
+    context: &Context<'_>,
     part: &mut Partial,
 ) {
+    let Context {
+        queries,
+        projection,
+        filter,
+        time_path,
+    } = context;
     part.stats.objects += 1;
     let message = |reason: String| ObjectMessage {
         object: object.name.clone(),
@@ -190,7 +200,7 @@ fn scan_object(
     let mut record_index = 0u32;
     let mut stats = Stats::default();
     let accumulators = &mut part.accumulators;
-    let result = decode(raw, |record| {
+    let result = decode(raw, projection, |record| {
         let position = (index, record_index);
         record_index += 1;
         if filter_events && !in_account_and_region(record, filter) {

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::{Command, Stdio};
 
+use trailscan::projection::Projection;
+
 use util::{
     assert_golden, code, repo, shared_data, stderr, stdout, trailscan, without_timing, write,
 };
@@ -862,7 +864,11 @@ fn every_shared_sample_is_read_without_panic_with_the_right_event_count() {
             .to_string_lossy()
             .replace('\\', "/");
         let mut events = 0u64;
-        let result = trailscan::decode::decode(std::fs::read(path).unwrap(), |_| events += 1);
+        let result = trailscan::decode::decode(
+            std::fs::read(path).unwrap(),
+            &Projection::everything(),
+            |_| events += 1,
+        );
         let expected: Option<Result<u64, &str>> =
             if relative.ends_with("SOURCE.json") || relative.ends_with("ExpectedSignals.json") {
                 Some(Err("not CloudTrail"))
@@ -906,7 +912,12 @@ fn every_shared_sample_is_read_without_panic_with_the_right_event_count() {
             .iter()
             .filter(|p| {
                 let mut n = 0;
-                trailscan::decode::decode(std::fs::read(p).unwrap(), |_| n += 1).is_ok()
+                trailscan::decode::decode(
+                    std::fs::read(p).unwrap(),
+                    &Projection::everything(),
+                    |_| n += 1,
+                )
+                .is_ok()
             })
             .count();
     assert_eq!(reported, unreadable, "{err}");

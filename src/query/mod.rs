@@ -11,7 +11,8 @@ pub use catalog::{AnalysisMeta, Catalog, LintError, Origin, Query, Severity};
 pub use eval::{Accumulator, Position, Row};
 pub use suppress::Suppression;
 
-use crate::record::Record;
+use crate::projection::Projection;
+use crate::record::{FieldPath, Record};
 
 /// The queries of one run, evaluated together on every record (ripgrep's Matcher).
 #[derive(Debug, Clone)]
@@ -53,6 +54,29 @@ impl QuerySet {
 
     pub fn queries(&self) -> &[Arc<Query>] {
         &self.queries
+    }
+
+    /// The fields the set reads, plus those every scan needs (time, identity, filters,
+    /// suppressions): what decoding must keep of each event.
+    pub fn projection(&self) -> Projection {
+        let always = [
+            "eventTime",
+            "eventID",
+            "eventVersion",
+            "eventName",
+            "recipientAccountId",
+            "awsRegion",
+            "sourceIPAddress",
+            "userIdentity.arn",
+        ]
+        .map(FieldPath::parse);
+        let mut projection = Projection::of(&always);
+        for query in &self.queries {
+            for path in query.plan.paths() {
+                projection.add(path);
+            }
+        }
+        projection
     }
 
     pub fn accumulators(&self) -> Vec<Accumulator> {

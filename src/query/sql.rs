@@ -1024,6 +1024,61 @@ fn construct_name(expr: &ast::Expr) -> &'static str {
     }
 }
 
+impl Expr {
+    /// Every column path the expression reads, into `out`.
+    fn paths<'e>(&'e self, out: &mut Vec<&'e FieldPath>) {
+        match self {
+            Expr::Column(path) | Expr::JsonScalarPath(path) => out.push(path),
+            Expr::Literal(_) | Expr::GroupKey(_) | Expr::Aggregate(_) => {}
+            Expr::Compare(_, a, b) | Expr::Arith(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+                a.paths(out);
+                b.paths(out);
+            }
+            Expr::Negate(e)
+            | Expr::Not(e)
+            | Expr::Call(_, e)
+            | Expr::JsonScalar(e, _)
+            | Expr::DateTrunc(_, e) => e.paths(out),
+            Expr::Like { expr, .. } | Expr::IsNull { expr, .. } => expr.paths(out),
+            Expr::InList { expr, list, .. } => {
+                expr.paths(out);
+                list.iter().for_each(|e| e.paths(out));
+            }
+        }
+    }
+}
+
+impl Plan {
+    /// The column paths the plan reads from records: what a projection must keep.
+    pub fn paths(&self) -> Vec<&FieldPath> {
+        let mut out = Vec::new();
+        for expr in self
+            .projections
+            .iter()
+            .chain(&self.filter)
+            .chain(&self.group_by)
+            .chain(&self.having)
+        {
+            expr.paths(&mut out);
+        }
+        for aggregate in &self.aggregates {
+            match aggregate {
+                Aggregate::CountAll => {}
+                Aggregate::Count(e)
+                | Aggregate::CountDistinct(e)
+                | Aggregate::Min(e)
+                | Aggregate::Max(e) => e.paths(&mut out),
+            }
+        }
+        for key in &self.order_by {
+            if let SortTarget::Expr(e) = &key.target {
+                e.paths(&mut out);
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
