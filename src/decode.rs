@@ -5,9 +5,7 @@
 //! carry the event as a JSON string (`CloudTrailEvent`) or under `detail` (EventBridge).
 
 use std::cell::RefCell;
-use std::io::Read;
 
-use flate2::read::MultiGzDecoder;
 use simd_json::{BorrowedValue, Node};
 
 use crate::projection::{Projection, span, whole};
@@ -110,24 +108,10 @@ pub fn decode(
 
 /// Gunzips `raw` when it is gzip (multi-member too); plain bytes pass through.
 pub fn inflate(raw: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
-    if !raw.starts_with(&[0x1f, 0x8b]) {
+    if !crate::inflate::is_gzip(&raw) {
         return Ok(raw);
     }
-    let mut out = Vec::with_capacity(gzip_size_hint(&raw));
-    MultiGzDecoder::new(raw.as_slice())
-        .read_to_end(&mut out)
-        .map_err(|e| DecodeError::Gzip(e.to_string()))?;
-    Ok(out)
-}
-
-/// The size in the gzip trailer (modulo 4 GiB), capped so a forged trailer cannot
-/// make us reserve more than a sane multiple of the compressed size.
-fn gzip_size_hint(raw: &[u8]) -> usize {
-    let Some(trailer) = raw.len().checked_sub(4).map(|i| &raw[i..]) else {
-        return 0;
-    };
-    let size = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]) as usize;
-    size.min(raw.len().saturating_mul(32))
+    crate::inflate::gunzip(&raw).map_err(DecodeError::Gzip)
 }
 
 /// The tape of the `Records` array when the document is `{"Records":[...]}`.

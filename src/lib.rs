@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod inflate;
 pub mod output;
 pub mod projection;
 pub mod query;
