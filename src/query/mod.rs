@@ -5,6 +5,7 @@ pub mod eval;
 pub mod sql;
 pub mod suppress;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use catalog::{AnalysisMeta, Catalog, LintError, Origin, Query, Severity};
@@ -12,7 +13,7 @@ pub use eval::{Accumulator, Position, Row};
 pub use suppress::Suppression;
 
 use crate::projection::Projection;
-use crate::record::{FieldPath, Record};
+use crate::record::{FieldPath, Record, Value};
 
 /// The queries of one run, evaluated together on every record (ripgrep's Matcher).
 #[derive(Debug, Clone)]
@@ -20,28 +21,66 @@ pub struct QuerySet {
     queries: Vec<Arc<Query>>,
     /// Per query, what the configuration tells it to ignore.
     suppressions: Vec<Suppression>,
+    /// Which queries can match a record, by its event name (ripgrep's literal prefilter).
+    dispatch: Dispatch,
 }
+
+/// Most queries require one of a few event names: looking the name up once per record and
+/// evaluating only the queries that could match spares the rest.
+#[derive(Debug, Clone, Default)]
+struct Dispatch {
+    /// Queries that may match whatever the event name.
+    always: Vec<usize>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl Dispatch {
+    fn new(queries: &[Arc<Query>]) -> Dispatch {
+        let mut dispatch = Dispatch::default();
+        for (i, query) in queries.iter().enumerate() {
+            match query.plan.required_event_names() {
+                Some(names) => {
+                    for name in names {
+                        let list = dispatch.by_name.entry(name).or_default();
+                        if list.last() != Some(&i) {
+                            list.push(i);
+                        }
+                    }
+                }
+                None => dispatch.always.push(i),
+            }
+        }
+        dispatch
+    }
+}
+
+static EVENT_NAME: std::sync::LazyLock<FieldPath> =
+    std::sync::LazyLock::new(|| FieldPath::parse("eventName"));
 
 impl QuerySet {
     pub fn new(queries: Vec<Arc<Query>>) -> Self {
         let suppressions = vec![Suppression::default(); queries.len()];
+        let dispatch = Dispatch::new(&queries);
         QuerySet {
             queries,
             suppressions,
+            dispatch,
         }
     }
 
     /// Keeps the queries whose name `keep` accepts.
     pub fn retain(self, keep: impl Fn(&str) -> bool) -> QuerySet {
-        let (queries, suppressions) = self
+        let (queries, suppressions): (Vec<_>, Vec<_>) = self
             .queries
             .into_iter()
             .zip(self.suppressions)
             .filter(|(q, _)| keep(&q.name))
             .unzip();
+        let dispatch = Dispatch::new(&queries);
         QuerySet {
             queries,
             suppressions,
+            dispatch,
         }
     }
 
@@ -92,14 +131,36 @@ impl QuerySet {
         record: Record<'_, '_>,
         position: Position,
     ) {
-        for ((query, acc), suppression) in self
-            .queries
-            .iter()
-            .zip(accumulators.iter_mut())
-            .zip(&self.suppressions)
-        {
+        let mut evaluate = |i: usize| {
+            let suppression = &self.suppressions[i];
             let suppressed = |r: Record<'_, '_>| !suppression.is_empty() && suppression.matches(r);
-            query.plan.accumulate(acc, record, position, suppressed);
+            self.queries[i]
+                .plan
+                .accumulate(&mut accumulators[i], record, position, suppressed);
+        };
+        for &i in &self.dispatch.always {
+            evaluate(i);
+        }
+        match record.get(&EVENT_NAME) {
+            Value::Str(name) => {
+                for &i in self
+                    .dispatch
+                    .by_name
+                    .get(name.as_ref())
+                    .into_iter()
+                    .flatten()
+                {
+                    evaluate(i);
+                }
+            }
+            // An absent or null eventName satisfies none of them.
+            Value::Null => {}
+            // Any other type compares as SQL says: evaluate every query that names one.
+            _ => {
+                let named: std::collections::BTreeSet<usize> =
+                    self.dispatch.by_name.values().flatten().copied().collect();
+                named.into_iter().for_each(evaluate);
+            }
         }
     }
 

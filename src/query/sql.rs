@@ -1049,6 +1049,33 @@ impl Expr {
 }
 
 impl Plan {
+    /// The event names a record must have for the WHERE clause to hold, when a top-level
+    /// AND requires `eventName = '…'` or `eventName IN ('…', …)`; `None` when any may.
+    pub fn required_event_names(&self) -> Option<Vec<String>> {
+        fn is_event_name(expr: &Expr) -> bool {
+            matches!(expr, Expr::Column(path) if path.segments().len() == 1
+                && path.segments()[0].eq_ignore_ascii_case("eventName"))
+        }
+        fn names(expr: &Expr) -> Option<Vec<String>> {
+            let text = |e: &Expr| match e {
+                Expr::Literal(Value::Str(s)) => Some(s.to_string()),
+                _ => None,
+            };
+            match expr {
+                Expr::And(a, b) => names(a).or_else(|| names(b)),
+                Expr::Compare(CmpOp::Eq, a, b) if is_event_name(a) => text(b).map(|n| vec![n]),
+                Expr::Compare(CmpOp::Eq, a, b) if is_event_name(b) => text(a).map(|n| vec![n]),
+                Expr::InList {
+                    expr,
+                    list,
+                    negated: false,
+                } if is_event_name(expr) => list.iter().map(text).collect(),
+                _ => None,
+            }
+        }
+        self.filter.as_ref().and_then(names)
+    }
+
     /// The column paths the plan reads from records: what a projection must keep.
     pub fn paths(&self) -> Vec<&FieldPath> {
         let mut out = Vec::new();
@@ -1196,6 +1223,25 @@ mod tests {
         let e = error("SELECT eventName\nFROM cloudtrail_logs WHERE eventName = = 'x'");
         assert_eq!(e.line, 2, "{e}");
         assert!(e.message.starts_with("SQL syntax"), "{e}");
+    }
+
+    #[test]
+    fn required_event_names_come_from_top_level_conjuncts_only() {
+        let names = |sql: &str| compile(sql).unwrap().required_event_names();
+        let base = "SELECT eventName FROM cloudtrail_logs WHERE ";
+        assert_eq!(
+            names(&format!("{base}eventName = 'A' AND x = 1")),
+            Some(vec!["A".into()])
+        );
+        assert_eq!(
+            names(&format!("{base}x = 1 AND EVENTNAME IN ('A', 'B')")),
+            Some(vec!["A".into(), "B".into()])
+        );
+        assert_eq!(names(&format!("{base}eventName = 'A' OR x = 1")), None);
+        assert_eq!(names(&format!("{base}eventName NOT IN ('A')")), None);
+        assert_eq!(names(&format!("{base}lower(eventName) = 'a'")), None);
+        assert_eq!(names(&format!("{base}eventName IN ('A', 1)")), None);
+        assert_eq!(names("SELECT eventName FROM cloudtrail_logs"), None);
     }
 
     #[test]
