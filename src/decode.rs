@@ -8,7 +8,7 @@ use std::cell::RefCell;
 
 use simd_json::{BorrowedValue, Node};
 
-use crate::projection::{Projection, span, whole};
+use crate::projection::{Projection, entries, items, whole};
 use crate::record::{Record, object_get};
 
 thread_local! {
@@ -116,27 +116,13 @@ pub fn inflate(raw: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
 
 /// The tape of the `Records` array when the document is `{"Records":[...]}`.
 fn records<'t, 'i>(nodes: &'t [Node<'i>]) -> Result<Option<&'t [Node<'i>]>, DecodeError> {
-    let Some(Node::Object { len, .. }) = nodes.first() else {
-        return Ok(None);
-    };
-    let mut at = 1;
-    for _ in 0..*len {
-        let Some(Node::String(key)) = nodes.get(at) else {
-            break;
-        };
-        at += 1;
-        let width = span(&nodes[at..]);
-        if key.eq_ignore_ascii_case("Records") {
-            return match nodes[at] {
-                Node::Array { .. } => Ok(Some(&nodes[at..at + width])),
-                _ => Err(DecodeError::NotCloudTrail(
-                    "\"Records\" is not an array".into(),
-                )),
-            };
-        }
-        at += width;
+    match entries(nodes).find(|(key, _)| key.eq_ignore_ascii_case("Records")) {
+        Some((_, value @ [Node::Array { .. }, ..])) => Ok(Some(value)),
+        Some(_) => Err(DecodeError::NotCloudTrail(
+            "\"Records\" is not an array".into(),
+        )),
+        None => Ok(None),
     }
-    Ok(None)
 }
 
 fn decode_records(
@@ -145,18 +131,9 @@ fn decode_records(
     decoded: &mut Decoded,
     visit: &mut impl FnMut(Record<'_, '_>),
 ) {
-    let Some(Node::Array { len, .. }) = records.first() else {
-        return;
-    };
-    if *len == 0 {
-        decoded
-            .warnings
-            .push("\"Records\" is empty: no events".into());
-    }
-    let mut at = 1;
-    for index in 0..*len {
-        let width = span(&records[at..]);
-        let nodes = &records[at..at + width];
+    let mut count = 0;
+    for (index, nodes) in items(records).enumerate() {
+        count += 1;
         if matches!(nodes[0], Node::Object { .. }) {
             emit(&projection.build(nodes), decoded, visit);
         } else {
@@ -164,7 +141,11 @@ fn decode_records(
                 .problems
                 .push(format!("Records[{index}] is not a JSON object"));
         }
-        at += width;
+    }
+    if count == 0 {
+        decoded
+            .warnings
+            .push("\"Records\" is empty: no events".into());
     }
 }
 

@@ -89,6 +89,39 @@ pub fn span(nodes: &[Node<'_>]) -> usize {
     }
 }
 
+/// The entries of the object at `nodes[0]`: each key with the tape of its value.
+pub fn entries<'t, 'i>(nodes: &'t [Node<'i>]) -> impl Iterator<Item = (&'i str, &'t [Node<'i>])> {
+    let len = match nodes.first() {
+        Some(Node::Object { len, .. }) => *len,
+        _ => 0,
+    };
+    let mut at = 1;
+    (0..len).map_while(move |_| {
+        let Some(Node::String(key)) = nodes.get(at) else {
+            return None;
+        };
+        let width = span(&nodes[at + 1..]);
+        let value = &nodes[at + 1..at + 1 + width];
+        at += 1 + width;
+        Some((*key, value))
+    })
+}
+
+/// The elements of the array at `nodes[0]`, each as its own tape.
+pub fn items<'t, 'i>(nodes: &'t [Node<'i>]) -> impl Iterator<Item = &'t [Node<'i>]> {
+    let len = match nodes.first() {
+        Some(Node::Array { len, .. }) => *len,
+        _ => 0,
+    };
+    let mut at = 1;
+    (0..len).map(move |_| {
+        let width = span(&nodes[at..]);
+        let item = &nodes[at..at + width];
+        at += width;
+        item
+    })
+}
+
 fn project<'i>(trie: &Trie, nodes: &[Node<'i>]) -> BorrowedValue<'i> {
     let Some(Node::Object { len, .. }) = nodes.first() else {
         // Arrays, strings (JSON kept as text), numbers: kept as they are.
@@ -99,17 +132,10 @@ fn project<'i>(trie: &Trie, nodes: &[Node<'i>]) -> BorrowedValue<'i> {
     }
     let mut object =
         Object::with_capacity_and_hasher(trie.children.len().min(*len), Default::default());
-    let mut at = 1;
-    for _ in 0..*len {
-        let Some(Node::String(key)) = nodes.get(at) else {
-            break;
-        };
-        at += 1;
-        let width = span(&nodes[at..]);
+    for (key, value) in entries(nodes) {
         if let Some(child) = trie.child(key) {
-            object.insert(Cow::Borrowed(*key), project(child, &nodes[at..at + width]));
+            object.insert(Cow::Borrowed(key), project(child, value));
         }
-        at += width;
     }
     BorrowedValue::Object(Box::new(object))
 }
@@ -119,27 +145,13 @@ pub fn whole<'i>(nodes: &[Node<'i>]) -> BorrowedValue<'i> {
     match nodes.first() {
         Some(Node::String(s)) => BorrowedValue::String(Cow::Borrowed(*s)),
         Some(Node::Static(s)) => BorrowedValue::Static(*s),
-        Some(Node::Array { len, .. }) => {
-            let mut items = Vec::with_capacity(*len);
-            let mut at = 1;
-            for _ in 0..*len {
-                let width = span(&nodes[at..]);
-                items.push(whole(&nodes[at..at + width]));
-                at += width;
-            }
-            BorrowedValue::Array(Box::new(items))
+        Some(Node::Array { .. }) => {
+            BorrowedValue::Array(Box::new(items(nodes).map(whole).collect()))
         }
         Some(Node::Object { len, .. }) => {
             let mut object = Object::with_capacity_and_hasher(*len, Default::default());
-            let mut at = 1;
-            for _ in 0..*len {
-                let Some(Node::String(key)) = nodes.get(at) else {
-                    break;
-                };
-                at += 1;
-                let width = span(&nodes[at..]);
-                object.insert(Cow::Borrowed(*key), whole(&nodes[at..at + width]));
-                at += width;
+            for (key, value) in entries(nodes) {
+                object.insert(Cow::Borrowed(key), whole(value));
             }
             BorrowedValue::Object(Box::new(object))
         }

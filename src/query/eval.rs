@@ -440,15 +440,7 @@ impl Plan {
             return;
         }
         if !self.grouped {
-            let values: Vec<OwnedValue> = self
-                .projections
-                .iter()
-                .map(|e| eval(e, &scope).into_owned())
-                .collect();
-            let sort_extra = self
-                .sort_exprs()
-                .map(|e| eval(e, &scope).into_owned())
-                .collect();
+            let (values, sort_extra) = self.output(&scope);
             let identity = match record.str_field("eventID") {
                 Some(id) if !id.is_empty() => id.to_owned(),
                 _ => identity_of(&values),
@@ -540,15 +532,7 @@ impl Plan {
             {
                 continue;
             }
-            let values = self
-                .projections
-                .iter()
-                .map(|e| eval(e, &scope).into_owned())
-                .collect();
-            let sort_extra = self
-                .sort_exprs()
-                .map(|e| eval(e, &scope).into_owned())
-                .collect();
+            let (values, sort_extra) = self.output(&scope);
             let identity = identity_of(&key);
             rows.push(PendingRow {
                 position: (0, rows.len() as u32),
@@ -558,6 +542,20 @@ impl Plan {
             });
         }
         rows
+    }
+
+    /// A row's output values, and the ORDER BY values that are not among them.
+    fn output(&self, scope: &Scope<'_, '_, '_>) -> (Vec<OwnedValue>, Vec<OwnedValue>) {
+        let values = self
+            .projections
+            .iter()
+            .map(|e| eval(e, scope).into_owned())
+            .collect();
+        let sort_extra = self
+            .sort_exprs()
+            .map(|e| eval(e, scope).into_owned())
+            .collect();
+        (values, sort_extra)
     }
 
     fn sort_exprs(&self) -> impl Iterator<Item = &Expr> {
