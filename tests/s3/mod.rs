@@ -263,28 +263,14 @@ fn the_cache_makes_a_second_run_download_nothing_and_scans_offline() {
     bucket.upload_tree(&repo().join("fixtures/trail"), "");
     let cache = tempfile::tempdir().unwrap();
     let dir = cache.path().to_str().unwrap();
-    let first = trailscan_s3(
-        endpoint,
-        &[
-            "audit",
-            &bucket.url(""),
-            "--cache-dir",
-            dir,
-            "--format",
-            "jsonl",
-        ],
-    );
-    let second = trailscan_s3(
-        endpoint,
-        &[
-            "audit",
-            &bucket.url(""),
-            "--cache-dir",
-            dir,
-            "--format",
-            "jsonl",
-        ],
-    );
+    let url = bucket.url("");
+    let run = || {
+        trailscan_s3(
+            endpoint,
+            &["audit", &url, "--cache-dir", dir, "--format", "jsonl"],
+        )
+    };
+    let (first, second) = (run(), run());
     assert_eq!(summary(&stdout(&first))["s3_get_requests"], 7);
     assert_eq!(summary(&stdout(&second))["s3_get_requests"], 0);
     assert_eq!(summary(&stdout(&second))["s3_cache_hits"], 7);
