@@ -102,6 +102,11 @@ fn decompress(typed: RunArgs, sources: &[String]) -> anyhow::Result<Exit> {
     use rayon::prelude::*;
     let (run, _) = settle(typed)?;
     let config = Config::new(&run, sources, Utc::now())?;
+    if config.sources.iter().any(SourceSpec::is_s3) {
+        anyhow::bail!(
+            "decompress measures local files only: sync the bucket or use --cache-dir first"
+        );
+    }
     let listing = source::list(&config.sources, &config.filter, None);
     let inflate = || {
         listing
@@ -112,7 +117,7 @@ fn decompress(typed: RunArgs, sources: &[String]) -> anyhow::Result<Exit> {
                     .ok()
                     .and_then(|raw| decode::inflate(raw).ok())
                     .map_or(0, |bytes| bytes.len() as u64),
-                source::Location::S3 { .. } => 0,
+                source::Location::S3 { .. } => unreachable!("S3 sources were refused above"),
             })
             .sum::<u64>()
     };
