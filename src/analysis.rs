@@ -53,14 +53,6 @@ const FIVE_MINUTES: &str =
     "from_unixtime(floor(to_unixtime(from_iso8601_timestamp(eventTime)) / 300) * 300)";
 
 impl Analysis {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Analysis::SuspiciousIps(_) => "suspicious-ips",
-            Analysis::Insights { .. } => "insights",
-            Analysis::SecretsAccess { .. } => "secrets-access",
-        }
-    }
-
     /// The queries the analysis needs, evaluated in one pass like any others.
     pub fn queries(&self, catalog: &crate::query::Catalog) -> Vec<Arc<Query>> {
         let q = |name: &str, sql: String| Arc::new(Query::internal(name, &sql));

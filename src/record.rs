@@ -260,7 +260,7 @@ pub fn object_get<'r, 'a>(
 }
 
 /// A scalar as `json_extract_scalar` returns it: always text, NULL for containers.
-pub fn json_scalar_text(value: Value<'_>, is_container: bool) -> Value<'_> {
+fn json_scalar_text(value: Value<'_>, is_container: bool) -> Value<'_> {
     match value {
         _ if is_container => Value::Null,
         Value::Str(s) => Value::Str(s),
