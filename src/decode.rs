@@ -4,19 +4,13 @@
 //! JSON Lines, `{"Events":[...]}` from `aws cloudtrail lookup-events`, and envelopes that
 //! carry the event as a JSON string (`CloudTrailEvent`) or under `detail` (EventBridge).
 
-use std::cell::RefCell;
+use simd_json::BorrowedValue;
 
-use simd_json::{BorrowedValue, Node};
-
-use crate::projection::{Projection, entries, items, whole};
+use crate::projection::{Document, Projection};
 use crate::record::{Record, object_get};
 
-thread_local! {
-    /// simd-json's scratch buffers, reused by each worker from one object to the next.
-    static BUFFERS: RefCell<simd_json::Buffers> = RefCell::new(simd_json::Buffers::default());
-}
-
-/// simd-json addresses its input with 32-bit offsets.
+/// simd-json, which reads the shapes other than `Records`, addresses its input with 32-bit
+/// offsets.
 const MAX_DOCUMENT_BYTES: usize = u32::MAX as usize;
 
 const EVENT_KEYS: &[&str] = &[
@@ -69,9 +63,6 @@ pub fn decode(
         uncompressed_bytes: bytes.len() as u64,
         ..Decoded::default()
     };
-    if bytes.len() > MAX_DOCUMENT_BYTES {
-        return Err(DecodeError::TooLarge(bytes.len()));
-    }
     let start = bytes
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -94,13 +85,27 @@ pub fn decode(
     if is_json_lines(body) {
         decode_lines(body, &mut decoded, &mut visit);
     } else {
-        let tape = BUFFERS
-            .with(|buffers| simd_json::to_tape_with_buffers(body, &mut buffers.borrow_mut()))
-            .map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
-        match records(&tape.0)? {
-            // The delivery format, nearly all of the volume: events built from the tape.
-            Some(records) => decode_records(records, projection, &mut decoded, &mut visit),
-            None => decode_document(&whole(&tape.0), &mut decoded, &mut visit)?,
+        let document = projection.read_document(body);
+        let other_shape = match document.map_err(|e| DecodeError::InvalidJson(e.to_string()))? {
+            // The delivery format, nearly all of the volume.
+            Document::Records(events) => {
+                decode_records(&events, &mut decoded, &mut visit);
+                false
+            }
+            Document::RecordsNotArray => {
+                return Err(DecodeError::NotCloudTrail(
+                    "\"Records\" is not an array".into(),
+                ));
+            }
+            Document::Other => true,
+        };
+        if other_shape {
+            if body.len() > MAX_DOCUMENT_BYTES {
+                return Err(DecodeError::TooLarge(body.len()));
+            }
+            let document = simd_json::to_borrowed_value(body)
+                .map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
+            decode_document(&document, &mut decoded, &mut visit)?;
         }
     }
     Ok(decoded)
@@ -114,35 +119,20 @@ pub fn inflate(raw: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
     crate::inflate::gunzip(&raw).map_err(DecodeError::Gzip)
 }
 
-/// The tape of the `Records` array when the document is `{"Records":[...]}`.
-fn records<'t, 'i>(nodes: &'t [Node<'i>]) -> Result<Option<&'t [Node<'i>]>, DecodeError> {
-    match entries(nodes).find(|(key, _)| key.eq_ignore_ascii_case("Records")) {
-        Some((_, value @ [Node::Array { .. }, ..])) => Ok(Some(value)),
-        Some(_) => Err(DecodeError::NotCloudTrail(
-            "\"Records\" is not an array".into(),
-        )),
-        None => Ok(None),
-    }
-}
-
 fn decode_records(
-    records: &[Node<'_>],
-    projection: &Projection,
+    events: &[Option<BorrowedValue<'_>>],
     decoded: &mut Decoded,
     visit: &mut impl FnMut(Record<'_, '_>),
 ) {
-    let mut count = 0;
-    for (index, nodes) in items(records).enumerate() {
-        count += 1;
-        if matches!(nodes[0], Node::Object { .. }) {
-            emit(&projection.build(nodes), decoded, visit);
-        } else {
-            decoded
+    for (index, event) in events.iter().enumerate() {
+        match event {
+            Some(event) => emit(event, decoded, visit),
+            None => decoded
                 .problems
-                .push(format!("Records[{index}] is not a JSON object"));
+                .push(format!("Records[{index}] is not a JSON object")),
         }
     }
-    if count == 0 {
+    if events.is_empty() {
         decoded
             .warnings
             .push("\"Records\" is empty: no events".into());
@@ -152,9 +142,14 @@ fn decode_records(
 /// JSON Lines: the first non-blank line is a whole object and another line follows.
 /// A pretty-printed document starts with a line holding only `{` or `[`.
 fn is_json_lines(body: &[u8]) -> bool {
-    let mut lines = body
-        .split(|b| *b == b'\n')
-        .map(<[u8]>::trim_ascii)
+    // memchr, not a byte loop: a delivery file is one line of megabytes.
+    let mut lines = memchr::memchr_iter(b'\n', body)
+        .chain([body.len()])
+        .scan(0, |start, end| {
+            let line = &body[*start..end];
+            *start = end + 1;
+            Some(line.trim_ascii())
+        })
         .filter(|l| !l.is_empty());
     let first = lines.next().unwrap_or_default();
     first.len() > 1 && first.starts_with(b"{") && first.ends_with(b"}") && lines.next().is_some()

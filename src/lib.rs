@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod inflate;
+pub mod json_skip;
 pub mod output;
 pub mod projection;
 pub mod query;

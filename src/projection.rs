@@ -1,35 +1,102 @@
-//! Projection: the fields a query set reads, and events built from simd-json's tape with only those.
+//! Projection: the fields a query set reads, and `Records` documents read keeping only those.
 //!
-//! Building a full DOM for every event costs more than the rest of a scan together; most
-//! queries read a dozen fields. The tape records how many nodes each value spans, so values
-//! no query reads are skipped without being built.
+//! Building every event whole costs more than the rest of a scan together, and most queries
+//! read a dozen fields. So a delivery document is walked once over its text: projected values
+//! are built, every other value is skipped by finding where it ends (strings with memchr,
+//! containers by matching brackets outside strings). Skipped values are checked for
+//! structure (closed strings, matched brackets, well-formed scalars), not character by
+//! character; built values are checked in full.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use simd_json::value::borrowed::Object;
-use simd_json::{BorrowedValue, Node};
+use simd_json::{BorrowedValue, StaticNode};
 
+use crate::json_skip::{SkipError, container_end};
 use crate::record::FieldPath;
+
+/// Nesting deeper than this is refused rather than risking the stack.
+const MAX_DEPTH: usize = 128;
 
 /// Which fields to keep: a trie of paths; a node marked `whole` keeps everything below it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Projection {
     root: Trie,
+    triage: Option<Triage>,
+}
+
+/// Which top-level fields an event needs depends on its `eventName`: most queries look
+/// at a few kinds of events only, so a `PutBucketPolicy`'s `requestParameters` need not be
+/// built for a `GetObject`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Triage {
+    /// The root's child that is `eventName`.
+    event_name: usize,
+    /// Per child of the root: built for every event.
+    always: Vec<bool>,
+    /// Per event name, per child of the root: built for events of that name as well.
+    by_name: HashMap<String, Vec<bool>>,
+}
+
+/// A kept top-level field found in an event, to build once the event is triaged.
+struct Span<'i> {
+    child: usize,
+    key: RawKey<'i>,
+    start: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Trie {
     whole: bool,
     children: Vec<(String, Trie)>,
+    /// A one-word Bloom filter of the children's names (see `name_bit`): most keys of an
+    /// event are rejected without comparing a byte.
+    names: u64,
 }
 
 impl Trie {
-    fn child(&self, key: &str) -> Option<&Trie> {
+    /// The index of the child called `key`.
+    fn child(&self, key: &[u8]) -> Option<usize> {
+        if self.names & name_bit(key) == 0 {
+            return None;
+        }
         self.children
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, t)| t)
+            .position(|(k, _)| k.as_bytes().eq_ignore_ascii_case(key))
     }
+}
+
+/// A bit that depends on a name's length and three of its bytes, the same for names that
+/// differ only in ASCII case.
+fn name_bit(name: &[u8]) -> u64 {
+    let fold = |at: usize| usize::from(name.get(at).map_or(0, |b| b | 0x20));
+    let len = name.len();
+    let hash = len
+        .wrapping_mul(7)
+        .wrapping_add(fold(0).wrapping_mul(5))
+        .wrapping_add(fold(len / 2).wrapping_mul(3))
+        .wrapping_add(fold(len.wrapping_sub(1)));
+    1 << (hash % 64)
+}
+
+/// What the top level of a JSON document turned out to be.
+#[derive(Debug)]
+pub enum Document<'i> {
+    /// `{"Records":[...]}`: each element projected, `None` where it is not an object.
+    Records(Vec<Option<BorrowedValue<'i>>>),
+    /// `Records` is there but is not an array.
+    RecordsNotArray,
+    /// Any other shape, for a full parser to read.
+    Other,
+}
+
+/// Where and why a document is not JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason} at byte {offset}")]
+pub struct SyntaxError {
+    pub reason: &'static str,
+    pub offset: usize,
 }
 
 impl Projection {
@@ -38,8 +105,9 @@ impl Projection {
         Projection {
             root: Trie {
                 whole: true,
-                children: Vec::new(),
+                ..Trie::default()
             },
+            triage: None,
         }
     }
 
@@ -52,7 +120,49 @@ impl Projection {
         projection
     }
 
-    pub fn add(&mut self, path: &FieldPath) {
+    /// Keeps, of each event, only the top-level fields of `always` and those `by_name` lists
+    /// for its `eventName`; an event whose name is not a string or null keeps everything.
+    /// `always` must name `eventName`; every path must lie within what is kept.
+    pub fn triage(
+        mut self,
+        always: &[&FieldPath],
+        by_name: &HashMap<String, Vec<&FieldPath>>,
+    ) -> Projection {
+        let children = &self.root.children;
+        let kept = |paths: &[&FieldPath]| {
+            let mut kept = vec![false; children.len()];
+            for path in paths {
+                if let Some(first) = path.segments().first()
+                    && let Some(i) = children
+                        .iter()
+                        .position(|(k, _)| k.eq_ignore_ascii_case(first))
+                {
+                    kept[i] = true;
+                }
+            }
+            kept
+        };
+        let Some(event_name) = children
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case("eventName"))
+        else {
+            return self;
+        };
+        if self.root.whole {
+            return self;
+        }
+        self.triage = Some(Triage {
+            event_name,
+            always: kept(always),
+            by_name: by_name
+                .iter()
+                .map(|(name, paths)| (name.clone(), kept(paths)))
+                .collect(),
+        });
+        self
+    }
+
+    fn add(&mut self, path: &FieldPath) {
         let mut node = &mut self.root;
         for segment in path.segments() {
             if node.whole {
@@ -66,6 +176,7 @@ impl Projection {
                 Some(at) => at,
                 None => {
                     node.children.push((segment.clone(), Trie::default()));
+                    node.names |= name_bit(segment.as_bytes());
                     node.children.len() - 1
                 }
             };
@@ -73,90 +184,494 @@ impl Projection {
         }
         node.whole = true;
         node.children.clear();
+        node.names = 0;
     }
 
-    /// The value that starts at `nodes[0]`, with only the projected fields.
-    pub fn build<'i>(&self, nodes: &[Node<'i>]) -> BorrowedValue<'i> {
-        project(&self.root, nodes)
-    }
-}
-
-/// How many tape nodes the value at `nodes[0]` spans.
-pub fn span(nodes: &[Node<'_>]) -> usize {
-    match nodes.first() {
-        Some(Node::Object { count, .. } | Node::Array { count, .. }) => count + 1,
-        _ => 1,
-    }
-}
-
-/// The entries of the object at `nodes[0]`: each key with the tape of its value.
-pub fn entries<'t, 'i>(nodes: &'t [Node<'i>]) -> impl Iterator<Item = (&'i str, &'t [Node<'i>])> {
-    let len = match nodes.first() {
-        Some(Node::Object { len, .. }) => *len,
-        _ => 0,
-    };
-    let mut at = 1;
-    (0..len).map_while(move |_| {
-        let Some(Node::String(key)) = nodes.get(at) else {
-            return None;
-        };
-        let width = span(&nodes[at + 1..]);
-        let value = &nodes[at + 1..at + 1 + width];
-        at += 1 + width;
-        Some((*key, value))
-    })
-}
-
-/// The elements of the array at `nodes[0]`, each as its own tape.
-pub fn items<'t, 'i>(nodes: &'t [Node<'i>]) -> impl Iterator<Item = &'t [Node<'i>]> {
-    let len = match nodes.first() {
-        Some(Node::Array { len, .. }) => *len,
-        _ => 0,
-    };
-    let mut at = 1;
-    (0..len).map(move |_| {
-        let width = span(&nodes[at..]);
-        let item = &nodes[at..at + width];
-        at += width;
-        item
-    })
-}
-
-fn project<'i>(trie: &Trie, nodes: &[Node<'i>]) -> BorrowedValue<'i> {
-    let Some(Node::Object { len, .. }) = nodes.first() else {
-        // Arrays, strings (JSON kept as text), numbers: kept as they are.
-        return whole(nodes);
-    };
-    if trie.whole {
-        return whole(nodes);
-    }
-    let mut object =
-        Object::with_capacity_and_hasher(trie.children.len().min(*len), Default::default());
-    for (key, value) in entries(nodes) {
-        if let Some(child) = trie.child(key) {
-            object.insert(Cow::Borrowed(key), project(child, value));
+    /// Reads `text` as far as telling its shape; the events of a `Records` document come
+    /// back with only the projected fields.
+    pub fn read_document<'i>(&self, text: &'i [u8]) -> Result<Document<'i>, SyntaxError> {
+        let mut scanner = Scanner { text, at: 0 };
+        if scanner.peek() != Some(b'{') {
+            return Ok(Document::Other);
         }
-    }
-    BorrowedValue::Object(Box::new(object))
-}
-
-/// The whole value at `nodes[0]`, as simd-json's own DOM would have built it.
-pub fn whole<'i>(nodes: &[Node<'i>]) -> BorrowedValue<'i> {
-    match nodes.first() {
-        Some(Node::String(s)) => BorrowedValue::String(Cow::Borrowed(*s)),
-        Some(Node::Static(s)) => BorrowedValue::Static(*s),
-        Some(Node::Array { .. }) => {
-            BorrowedValue::Array(Box::new(items(nodes).map(whole).collect()))
-        }
-        Some(Node::Object { len, .. }) => {
-            let mut object = Object::with_capacity_and_hasher(*len, Default::default());
-            for (key, value) in entries(nodes) {
-                object.insert(Cow::Borrowed(key), whole(value));
+        let mut found = None;
+        let mut spans = Vec::new();
+        scanner.entries(0, |scanner, key| {
+            if found.is_some() || !key.text()?.eq_ignore_ascii_case("Records") {
+                return scanner.skip_value(1);
             }
-            BorrowedValue::Object(Box::new(object))
+            if scanner.peek() != Some(b'[') {
+                found = Some(Document::RecordsNotArray);
+                return scanner.skip_value(1);
+            }
+            let mut events = Vec::new();
+            scanner.items(1, |scanner| {
+                if scanner.peek() == Some(b'{') {
+                    events.push(Some(scanner.event(self, &mut spans, 2)?));
+                    Ok(())
+                } else {
+                    events.push(None);
+                    scanner.skip_value(2)
+                }
+            })?;
+            found = Some(Document::Records(events));
+            Ok(())
+        })?;
+        if scanner.peek().is_some() {
+            return scanner.fail("characters after the document");
         }
-        None => BorrowedValue::Static(simd_json::StaticNode::Null),
+        Ok(found.unwrap_or(Document::Other))
     }
+
+    /// Reads one JSON value (an event) keeping only the projected fields.
+    #[cfg(test)]
+    fn read_value<'i>(&self, text: &'i [u8]) -> Result<BorrowedValue<'i>, SyntaxError> {
+        let mut scanner = Scanner { text, at: 0 };
+        let value = scanner.projected(&self.root, 0)?;
+        match scanner.peek() {
+            Some(_) => scanner.fail("characters after the document"),
+            None => Ok(value),
+        }
+    }
+}
+
+struct Scanner<'i> {
+    text: &'i [u8],
+    at: usize,
+}
+
+impl<'i> Scanner<'i> {
+    fn fail<T>(&self, reason: &'static str) -> Result<T, SyntaxError> {
+        Err(SyntaxError {
+            reason,
+            offset: self.at,
+        })
+    }
+
+    /// The next byte that is not whitespace, left unconsumed.
+    fn peek(&mut self) -> Option<u8> {
+        while let Some(&byte) = self.text.get(self.at) {
+            if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(byte);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    fn eat(&mut self, byte: u8, reason: &'static str) -> Result<(), SyntaxError> {
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            self.fail(reason)
+        }
+    }
+
+    /// Calls `each` with every key of the object that starts here, the scanner then on the
+    /// key's value, which `each` must consume.
+    fn entries(
+        &mut self,
+        depth: usize,
+        mut each: impl FnMut(&mut Self, RawKey<'i>) -> Result<(), SyntaxError>,
+    ) -> Result<(), SyntaxError> {
+        self.eat(b'{', "expected an object")?;
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Ok(());
+        }
+        if depth >= MAX_DEPTH {
+            return self.fail("nested too deeply");
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return self.fail("expected a key");
+            }
+            let offset = self.at;
+            let (raw, escaped) = self.string_span()?;
+            let key = RawKey {
+                raw,
+                escaped,
+                offset,
+            };
+            self.eat(b':', "expected ':' after a key")?;
+            self.peek();
+            each(self, key)?;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return self.fail("expected ',' or '}' in an object"),
+            }
+        }
+    }
+
+    /// Calls `each` with the scanner on every element of the array that starts here.
+    fn items(
+        &mut self,
+        depth: usize,
+        mut each: impl FnMut(&mut Self) -> Result<(), SyntaxError>,
+    ) -> Result<(), SyntaxError> {
+        self.eat(b'[', "expected an array")?;
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return Ok(());
+        }
+        if depth >= MAX_DEPTH {
+            return self.fail("nested too deeply");
+        }
+        loop {
+            each(self)?;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b']') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return self.fail("expected ',' or ']' in an array"),
+            }
+        }
+    }
+
+    /// The event (an object) here, kept as `projection` says.
+    fn event(
+        &mut self,
+        projection: &Projection,
+        spans: &mut Vec<Span<'i>>,
+        depth: usize,
+    ) -> Result<BorrowedValue<'i>, SyntaxError> {
+        let root = &projection.root;
+        let Some(triage) = &projection.triage else {
+            return self.projected(root, depth);
+        };
+        // First where the kept fields are, then, knowing the event's name, which to build.
+        spans.clear();
+        self.entries(depth, |scanner, key| {
+            if let Some(child) = key.child_index(root)? {
+                spans.push(Span {
+                    child,
+                    key,
+                    start: scanner.at,
+                });
+            }
+            scanner.skip_value(depth + 1)
+        })?;
+        let name_span = spans.iter().rev().find(|s| s.child == triage.event_name);
+        let by_name = match name_span {
+            None => None,
+            Some(span) => {
+                let mut name = Scanner {
+                    text: self.text,
+                    at: span.start,
+                };
+                match self.text[span.start] {
+                    b'"' => triage.by_name.get(name.string()?.as_ref()),
+                    // As the queries see it: a null name matches none, another type any.
+                    _ if name.scalar()? == StaticNode::Null => None,
+                    _ => return self.projected_from(root, spans, depth, |_| true),
+                }
+            }
+        };
+        let keep = |child: usize| triage.always[child] || by_name.is_some_and(|kept| kept[child]);
+        self.projected_from(root, spans, depth, keep)
+    }
+
+    /// The object built from the `spans` of `root`'s children that `keep` accepts.
+    fn projected_from(
+        &self,
+        root: &Trie,
+        spans: &[Span<'i>],
+        depth: usize,
+        keep: impl Fn(usize) -> bool,
+    ) -> Result<BorrowedValue<'i>, SyntaxError> {
+        let mut object = Object::with_capacity_and_hasher(spans.len(), Default::default());
+        for span in spans {
+            if keep(span.child) {
+                let mut value = Scanner {
+                    text: self.text,
+                    at: span.start,
+                };
+                let built = value.projected(&root.children[span.child].1, depth + 1)?;
+                object.insert(span.key.text()?, built);
+            }
+        }
+        Ok(BorrowedValue::Object(Box::new(object)))
+    }
+
+    /// The value here, keeping only what `trie` selects below an object.
+    fn projected(&mut self, trie: &Trie, depth: usize) -> Result<BorrowedValue<'i>, SyntaxError> {
+        if trie.whole || self.peek() != Some(b'{') {
+            // Arrays, strings (JSON kept as text), numbers: kept as they are.
+            return self.value(depth);
+        }
+        let mut object = Object::with_capacity_and_hasher(trie.children.len(), Default::default());
+        self.entries(depth, |scanner, key| match key.child_of(trie)? {
+            Some(child) => {
+                let value = scanner.projected(child, depth + 1)?;
+                object.insert(key.text()?, value);
+                Ok(())
+            }
+            None => scanner.skip_value(depth + 1),
+        })?;
+        Ok(BorrowedValue::Object(Box::new(object)))
+    }
+
+    /// The whole value here.
+    fn value(&mut self, depth: usize) -> Result<BorrowedValue<'i>, SyntaxError> {
+        match self.peek() {
+            Some(b'"') => Ok(BorrowedValue::String(self.string()?)),
+            Some(b'{') => {
+                let mut object = Object::with_hasher(Default::default());
+                self.entries(depth, |scanner, key| {
+                    let value = scanner.value(depth + 1)?;
+                    object.insert(key.text()?, value);
+                    Ok(())
+                })?;
+                Ok(BorrowedValue::Object(Box::new(object)))
+            }
+            Some(b'[') => {
+                let mut array = Vec::new();
+                self.items(depth, |scanner| {
+                    array.push(scanner.value(depth + 1)?);
+                    Ok(())
+                })?;
+                Ok(BorrowedValue::Array(Box::new(array)))
+            }
+            Some(_) => self.scalar().map(BorrowedValue::Static),
+            None => self.fail("unexpected end of the document"),
+        }
+    }
+
+    /// Moves past the value here without building it.
+    fn skip_value(&mut self, depth: usize) -> Result<(), SyntaxError> {
+        match self.peek() {
+            Some(b'"') => self.string_span().map(drop),
+            Some(b'{' | b'[') => self.skip_container(depth),
+            Some(_) => self.scalar().map(drop),
+            None => self.fail("unexpected end of the document"),
+        }
+    }
+
+    /// Moves past the object or array here: brackets are matched, strings jumped over.
+    fn skip_container(&mut self, depth: usize) -> Result<(), SyntaxError> {
+        match container_end(self.text, self.at, MAX_DEPTH.saturating_sub(depth)) {
+            Ok(end) => {
+                self.at = end;
+                Ok(())
+            }
+            Err(error) => {
+                let (reason, offset) = match error {
+                    SkipError::Mismatched(at) => ("mismatched bracket", at),
+                    SkipError::TooDeep(at) => ("nested too deeply", at),
+                    SkipError::ControlCharacter(at) => ("control character in a string", at),
+                    SkipError::UnterminatedString => ("unterminated string", self.text.len()),
+                    SkipError::Unterminated => ("unexpected end of the document", self.text.len()),
+                };
+                Err(SyntaxError { reason, offset })
+            }
+        }
+    }
+
+    /// The raw text of the string that starts here (without quotes), and whether it holds
+    /// escapes.
+    fn string_span(&mut self) -> Result<(&'i [u8], bool), SyntaxError> {
+        let start = self.at + 1;
+        let mut at = start;
+        let mut escaped = false;
+        loop {
+            match string_stop(&self.text[at..]) {
+                Some(offset) if self.text[at + offset] == b'"' => {
+                    self.at = at + offset + 1;
+                    return Ok((&self.text[start..at + offset], escaped));
+                }
+                Some(offset) if self.text[at + offset] < 0x20 => {
+                    self.at = at + offset;
+                    return self.fail("control character in a string");
+                }
+                Some(offset) => {
+                    escaped = true;
+                    at += offset + 2;
+                    if at > self.text.len() {
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+        self.at = self.text.len();
+        self.fail("unterminated string")
+    }
+
+    fn string(&mut self) -> Result<Cow<'i, str>, SyntaxError> {
+        let offset = self.at;
+        let (raw, escaped) = self.string_span()?;
+        string_text(raw, escaped, offset)
+    }
+
+    /// `true`, `false`, `null` or a number.
+    fn scalar(&mut self) -> Result<StaticNode, SyntaxError> {
+        let start = self.at;
+        let len = self.text[start..]
+            .iter()
+            .position(
+                |b| !matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'+' | b'-' | b'.'),
+            )
+            .unwrap_or(self.text.len() - start);
+        let token = &self.text[start..start + len];
+        let node = match token {
+            b"true" => Some(StaticNode::Bool(true)),
+            b"false" => Some(StaticNode::Bool(false)),
+            b"null" => Some(StaticNode::Null),
+            [b'-' | b'0'..=b'9', ..] => number(token),
+            _ => None,
+        };
+        match node {
+            Some(node) => {
+                self.at += len;
+                Ok(node)
+            }
+            None if len == 0 => self.fail("expected a value"),
+            None => self.fail("invalid literal or number"),
+        }
+    }
+}
+
+/// An object key as it stands in the text: turned into a string only when it is kept.
+#[derive(Clone, Copy)]
+struct RawKey<'i> {
+    raw: &'i [u8],
+    escaped: bool,
+    offset: usize,
+}
+
+impl<'i> RawKey<'i> {
+    fn text(&self) -> Result<Cow<'i, str>, SyntaxError> {
+        string_text(self.raw, self.escaped, self.offset)
+    }
+
+    fn child_of<'t>(&self, trie: &'t Trie) -> Result<Option<&'t Trie>, SyntaxError> {
+        Ok(self.child_index(trie)?.map(|i| &trie.children[i].1))
+    }
+
+    fn child_index(&self, trie: &Trie) -> Result<Option<usize>, SyntaxError> {
+        Ok(if self.escaped {
+            trie.child(self.text()?.as_bytes())
+        } else {
+            trie.child(self.raw)
+        })
+    }
+}
+
+/// The text of a string body found at `offset`.
+fn string_text(raw: &[u8], escaped: bool, offset: usize) -> Result<Cow<'_, str>, SyntaxError> {
+    let invalid = |reason| SyntaxError { reason, offset };
+    if !escaped {
+        return std::str::from_utf8(raw)
+            .map(Cow::Borrowed)
+            .map_err(|_| invalid("invalid UTF-8 in a string"));
+    }
+    unescape(raw)
+        .map(Cow::Owned)
+        .ok_or_else(|| invalid("invalid escape in a string"))
+}
+
+/// Where the first byte that ends a run of plain string text is: `"`, `\\` or a control
+/// character (which JSON forbids raw in a string). Eight bytes at a time: most strings of
+/// an event are shorter than a vectorised search takes to set up.
+fn string_stop(text: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The lowest flagged byte is exact; flags above a match may be false.
+    let below = |word: u64, limit: u8| word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGH;
+    let has_byte = |word: u64, byte: u8| below(word ^ (ONES * u64::from(byte)), 1);
+    let mut chunks = text.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let found = has_byte(word, b'"') | has_byte(word, b'\\') | below(word, 0x20);
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|p| at + p)
+}
+
+fn number(token: &[u8]) -> Option<StaticNode> {
+    if !token
+        .iter()
+        .all(|b| matches!(b, b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    let text = std::str::from_utf8(token).ok()?;
+    let integral = !token.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+    if integral {
+        if let Ok(i) = text.parse() {
+            return Some(StaticNode::I64(i));
+        }
+        if let Ok(u) = text.parse() {
+            return Some(StaticNode::U64(u));
+        }
+    }
+    text.parse().ok().map(StaticNode::F64)
+}
+
+/// The text of a JSON string body holding escapes; `None` for a bad escape or bad UTF-8.
+/// A lone surrogate becomes U+FFFD rather than making the whole document unreadable.
+fn unescape(raw: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = memchr::memchr(b'\\', rest) {
+        out.extend_from_slice(&rest[..at]);
+        let escape = rest.get(at + 1)?;
+        rest = &rest[at + 2..];
+        let byte = match escape {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let (c, used) = unicode_escape(rest)?;
+                rest = &rest[used..];
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                continue;
+            }
+            _ => return None,
+        };
+        out.push(byte);
+    }
+    out.extend_from_slice(rest);
+    String::from_utf8(out).ok()
+}
+
+/// The character of a `\u` escape whose hex digits start `rest`, and the bytes it used
+/// (a surrogate pair takes a second `\uXXXX`).
+fn unicode_escape(rest: &[u8]) -> Option<(char, usize)> {
+    let hex = |digits: &[u8]| -> Option<u32> {
+        let text = std::str::from_utf8(digits.get(..4)?).ok()?;
+        u32::from_str_radix(text, 16).ok()
+    };
+    let first = hex(rest)?;
+    if (0xD800..0xDC00).contains(&first)
+        && rest.get(4..6) == Some(b"\\u")
+        && let Some(second) = hex(&rest[6..])
+        && (0xDC00..0xE000).contains(&second)
+    {
+        let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+        return Some((char::from_u32(code)?, 10));
+    }
+    Some((char::from_u32(first).unwrap_or('\u{FFFD}'), 4))
 }
 
 #[cfg(test)]
@@ -164,22 +679,28 @@ mod tests {
     use super::*;
     use crate::record::to_json;
 
-    fn projected(paths: &[&str], json: &str) -> String {
-        let projection = Projection::of(
+    fn projection(paths: &[&str]) -> Projection {
+        Projection::of(
             &paths
                 .iter()
                 .map(|p| FieldPath::parse(p))
                 .collect::<Vec<_>>(),
-        );
+        )
+    }
+
+    fn projected(paths: &[&str], json: &str) -> String {
+        to_json(&projection(paths).read_value(json.as_bytes()).unwrap())
+    }
+
+    fn simd_json_dom(json: &str) -> String {
         let mut bytes = json.as_bytes().to_vec();
-        let tape = simd_json::to_tape(&mut bytes).unwrap();
-        to_json(&projection.build(&tape.0))
+        to_json(&simd_json::to_borrowed_value(&mut bytes).unwrap())
     }
 
     #[test]
     fn keeps_only_the_projected_fields_at_every_depth() {
         let event = r#"{"eventName":"A","userIdentity":{"type":"IAMUser","arn":"x","sessionContext":{"a":1}},
-            "requestParameters":"{\"bucketName\":\"b\"}","resources":[{"ARN":"r"}],"big":{"deep":[1,2,3]}}"#;
+            "requestParameters":"{\"bucketName\":\"b\"}","resources":[{"ARN":"r"}],"big":{"deep":[1,{"x":"]}"}]}}"#;
         assert_eq!(
             projected(
                 &[
@@ -204,15 +725,174 @@ mod tests {
     }
 
     #[test]
-    fn everything_is_the_dom() {
-        let json = r#"{"a":[1,{"b":null}],"c":"\u00e9\n","d":-1.5,"e":true}"#;
-        let mut bytes = json.as_bytes().to_vec();
-        let tape = simd_json::to_tape(&mut bytes).unwrap();
-        let mut again = json.as_bytes().to_vec();
-        let dom = simd_json::to_borrowed_value(&mut again).unwrap();
+    fn everything_reads_what_simd_json_reads() {
+        for json in [
+            r#"{"a":[1,{"b":null}],"c":"\u00e9\n\"\\\/\t","d":-1.5e3,"e":true,"f":[],"g":{}}"#,
+            r#"{"big":18446744073709551615,"neg":-9223372036854775808,"zero":0,"frac":0.25}"#,
+            r#"{"emoji":"\ud83d\ude00","key with \"quote\"":"é"}"#,
+            " { \"spaced\" : [ 1 , 2 ] , \"x\" : false } ",
+        ] {
+            assert_eq!(
+                to_json(
+                    &Projection::everything()
+                        .read_value(json.as_bytes())
+                        .unwrap()
+                ),
+                simd_json_dom(json),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_records_document_yields_its_events_and_non_objects_as_gaps() {
+        let text = br#"{"Records":[{"eventName":"A","skip":{"x":[1,"}"]}},"junk",{"eventName":"B"}],"tail":1}"#;
+        let Document::Records(events) = projection(&["eventName"]).read_document(text).unwrap()
+        else {
+            panic!("not read as Records");
+        };
+        let names: Vec<_> = events.iter().map(|e| e.as_ref().map(to_json)).collect();
         assert_eq!(
-            to_json(&Projection::everything().build(&tape.0)),
-            to_json(&dom)
+            names,
+            [
+                Some(r#"{"eventName":"A"}"#.to_owned()),
+                None,
+                Some(r#"{"eventName":"B"}"#.to_owned())
+            ]
+        );
+        let shape = |text: &[u8]| match Projection::everything().read_document(text).unwrap() {
+            Document::Records(_) => "records",
+            Document::RecordsNotArray => "not an array",
+            Document::Other => "other",
+        };
+        assert_eq!(shape(br#"{"Records":"x"}"#), "not an array");
+        assert_eq!(shape(br#"{"Events":[]}"#), "other");
+        assert_eq!(shape(br#"[{"eventName":"A"}]"#), "other");
+    }
+
+    #[test]
+    fn malformed_documents_are_errors_even_in_skipped_values() {
+        let only_names = projection(&["eventName"]);
+        for (text, reason) in [
+            (
+                r#"{"Records":[{"eventName":"A"}"#,
+                "expected ',' or ']' in an array",
+            ),
+            (r#"{"Records":[{"skip":{"a":[1}}]}"#, "mismatched bracket"),
+            (r#"{"Records":[{"skip":"open]}"#, "unterminated string"),
+            (r#"{"Records":[{"skip":tru}]}"#, "invalid literal or number"),
+            (r#"{"Records":[{"skip":}]}"#, "expected a value"),
+            (
+                r#"{"Records":[{"eventName":"\q"}]}"#,
+                "invalid escape in a string",
+            ),
+            (r#"{"Records":[]} x"#, "characters after the document"),
+            (
+                "{\"Records\":[{\"eventName\":\"a\nb\"}]}",
+                "control character in a string",
+            ),
+            (
+                "{\"Records\":[{\"skip\":\"a\tb\"}]}",
+                "control character in a string",
+            ),
+            (
+                "{\"Records\":[{\"skip\":{\"a\":\"\tb\"}}]}",
+                "control character in a string",
+            ),
+            (r#"{"Records":[{1:2}]}"#, "expected a key"),
+        ] {
+            let error = only_names.read_document(text.as_bytes()).unwrap_err();
+            assert_eq!(error.reason, reason, "{text}");
+        }
+        let deep = format!(
+            r#"{{"Records":[{{"skip":{}{}}}]}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert_eq!(
+            only_names
+                .read_document(deep.as_bytes())
+                .unwrap_err()
+                .reason,
+            "nested too deeply"
+        );
+        assert_eq!(
+            Projection::everything()
+                .read_document(deep.as_bytes())
+                .unwrap_err()
+                .reason,
+            "nested too deeply"
+        );
+        let bad_utf8 = b"{\"Records\":[{\"eventName\":\"\xff\"}]}";
+        assert_eq!(
+            only_names.read_document(bad_utf8).unwrap_err().reason,
+            "invalid UTF-8 in a string"
+        );
+    }
+
+    #[test]
+    fn the_word_at_a_time_search_agrees_with_a_plain_one() {
+        let mut text = Vec::new();
+        for len in 0..200 {
+            for marker in [None, Some(b'"'), Some(b'\\'), Some(b'\n'), Some(0x1f)] {
+                for at in [0, 1, 7, 8, 9, 63, 64, 65, 150] {
+                    text.clear();
+                    text.extend((0..len).map(|i| b"ab\xc3\xa9 x:{}"[i % 7]));
+                    if let Some(byte) = marker.filter(|_| at < len) {
+                        text[at] = byte;
+                    }
+                    let plain = text
+                        .iter()
+                        .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+                    assert_eq!(string_stop(&text), plain, "{len} {at} {marker:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_event_keeps_what_its_name_needs() {
+        let paths = |names: &[&str]| {
+            names
+                .iter()
+                .map(|p| FieldPath::parse(p))
+                .collect::<Vec<_>>()
+        };
+        let always = paths(&["eventName", "eventTime"]);
+        let for_login = paths(&["errorMessage", "userIdentity.arn"]);
+        let by_name = HashMap::from([("ConsoleLogin".to_owned(), for_login.iter().collect())]);
+        let projection = Projection::of(always.iter().chain(&for_login))
+            .triage(&always.iter().collect::<Vec<_>>(), &by_name);
+        let text = br#"{"Records":[
+            {"eventTime":"t1","eventName":"ConsoleLogin","errorMessage":"bad","userIdentity":{"arn":"a","x":1}},
+            {"eventTime":"t2","eventName":"GetObject","errorMessage":"denied","userIdentity":{"arn":"b"}},
+            {"eventTime":"t3","errorMessage":"no name"},
+            {"eventTime":"t4","eventName":null,"errorMessage":"null name"},
+            {"eventTime":"t5","eventName":7,"errorMessage":"odd name"}]}"#;
+        let Document::Records(events) = projection.read_document(text).unwrap() else {
+            panic!("not read as Records");
+        };
+        let events: Vec<_> = events
+            .iter()
+            .map(|e| to_json(e.as_ref().unwrap()))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                r#"{"errorMessage":"bad","eventName":"ConsoleLogin","eventTime":"t1","userIdentity":{"arn":"a"}}"#,
+                r#"{"eventName":"GetObject","eventTime":"t2"}"#,
+                r#"{"eventTime":"t3"}"#,
+                r#"{"eventName":null,"eventTime":"t4"}"#,
+                r#"{"errorMessage":"odd name","eventName":7,"eventTime":"t5"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_replaced_not_fatal() {
+        assert_eq!(
+            projected(&["ua"], r#"{"ua":"a\ud800b"}"#),
+            "{\"ua\":\"a\u{FFFD}b\"}"
         );
     }
 }

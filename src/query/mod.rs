@@ -95,27 +95,40 @@ impl QuerySet {
         &self.queries
     }
 
-    /// The fields the set reads, plus those every scan needs (time, identity, filters,
-    /// suppressions): what decoding must keep of each event.
+    /// The fields the set reads, plus those every scan needs (time, filters) and those
+    /// every evaluated event needs (identity, suppressions): what decoding must keep of
+    /// each event, told apart by the event names the queries ask for.
     pub fn projection(&self) -> Projection {
-        let always = [
+        let filtered_on = [
             "eventTime",
-            "eventID",
             "eventVersion",
             "eventName",
             "recipientAccountId",
             "awsRegion",
-            "sourceIPAddress",
-            "userIdentity.arn",
         ]
         .map(FieldPath::parse);
-        let mut projection = Projection::of(&always);
-        for query in &self.queries {
-            for path in query.plan.paths() {
-                projection.add(path);
-            }
+        let identity = ["eventID", "sourceIPAddress", "userIdentity.arn"].map(FieldPath::parse);
+        let needs = |queries: &[usize]| -> Vec<&FieldPath> {
+            let read = queries.iter().flat_map(|&i| self.queries[i].plan.paths());
+            identity.iter().chain(read).collect()
+        };
+        let mut always: Vec<&FieldPath> = filtered_on.iter().collect();
+        if !self.dispatch.always.is_empty() {
+            always.extend(needs(&self.dispatch.always));
         }
-        projection
+        let by_name: HashMap<String, Vec<&FieldPath>> = self
+            .dispatch
+            .by_name
+            .iter()
+            .map(|(name, queries)| (name.clone(), needs(queries)))
+            .collect();
+        Projection::of(
+            always
+                .iter()
+                .copied()
+                .chain(by_name.values().flatten().copied()),
+        )
+        .triage(&always, &by_name)
     }
 
     pub fn accumulators(&self) -> Vec<Accumulator> {

@@ -1,0 +1,288 @@
+//! Where a JSON object or array ends, found 64 bytes at a time with bit masks.
+//!
+//! The bulk of an event is values no query reads (`requestParameters`, `tlsDetails`,
+//! `sessionContext`, …). Walking them token by token costs more than inflating them, so
+//! each 64-byte block is turned into masks of quotes, backslashes and brackets (SSE2 on
+//! x86-64), strings are masked out with a prefix XOR over the unescaped quotes (the
+//! simdjson technique), and only the brackets left over are looked at one by one.
+
+/// Why a container has no end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipError {
+    /// Brackets of different kinds close each other (`{ ]`); the offset of the closing one.
+    Mismatched(usize),
+    /// More than the allowed nesting; the offset of the bracket that went too deep.
+    TooDeep(usize),
+    /// A raw control character inside a string, which JSON forbids; its offset.
+    ControlCharacter(usize),
+    /// The text ends inside a string.
+    UnterminatedString,
+    /// The text ends before the container does.
+    Unterminated,
+}
+
+/// The offset just past the object or array that opens at `text[start]`, which must be
+/// `{` or `[` outside any string. `room` is how many levels of nesting may still open,
+/// this one included.
+pub fn container_end(text: &[u8], start: usize, room: usize) -> Result<usize, SkipError> {
+    // One bit per open bracket, innermost lowest: set for `{`, clear for `[`.
+    let mut open_kinds: u128 = 0;
+    let mut nesting = 0usize;
+    let mut in_string = 0u64; // all ones when the previous block ended inside a string
+    let mut escape_carry = 0u64; // bit 0 set when the previous block ended in a live `\`
+    let mut block_start = start;
+    let mut padded = [0u8; 64];
+    while block_start < text.len() {
+        let rest = &text[block_start..];
+        let block: &[u8; 64] = match rest.first_chunk::<64>() {
+            Some(block) => block,
+            None => {
+                padded[..rest.len()].copy_from_slice(rest);
+                padded[rest.len()..].fill(0);
+                &padded
+            }
+        };
+        let masks = Masks::of(block);
+        let escaped = escaped_bits(masks.backslash, &mut escape_carry);
+        let quotes = masks.quote & !escaped;
+        let inside = prefix_xor(quotes) ^ in_string;
+        in_string = 0u64.wrapping_sub(inside >> 63);
+        let controls = masks.control & inside;
+        if controls != 0 {
+            let at = block_start + controls.trailing_zeros() as usize;
+            // The padding of a last, short block is zeros: those end the text, not a string.
+            if at < text.len() {
+                return Err(SkipError::ControlCharacter(at));
+            }
+        }
+        let mut brackets = (masks.open | masks.close) & !inside;
+        while brackets != 0 {
+            let bit = brackets.trailing_zeros() as usize;
+            brackets &= brackets - 1;
+            let at = block_start + bit;
+            let byte = text[at];
+            if masks.open >> bit & 1 == 1 {
+                if nesting >= room.min(128) {
+                    return Err(SkipError::TooDeep(at));
+                }
+                open_kinds = open_kinds << 1 | u128::from(byte == b'{');
+                nesting += 1;
+            } else {
+                if nesting == 0 || (open_kinds & 1 == 1) != (byte == b'}') {
+                    return Err(SkipError::Mismatched(at));
+                }
+                open_kinds >>= 1;
+                nesting -= 1;
+                if nesting == 0 {
+                    return Ok(at + 1);
+                }
+            }
+        }
+        block_start += 64;
+    }
+    Err(if in_string != 0 {
+        SkipError::UnterminatedString
+    } else {
+        SkipError::Unterminated
+    })
+}
+
+/// Bit `i` set where byte `i` of a block is a quote, a backslash, an opening bracket
+/// (`{` or `[`), a closing one, or a control character (below 0x20).
+struct Masks {
+    quote: u64,
+    backslash: u64,
+    open: u64,
+    close: u64,
+    control: u64,
+}
+
+impl Masks {
+    #[cfg(target_arch = "x86_64")]
+    fn of(block: &[u8; 64]) -> Masks {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        let mut masks = Masks {
+            quote: 0,
+            backslash: 0,
+            open: 0,
+            close: 0,
+            control: 0,
+        };
+        for lane in 0..4 {
+            // SAFETY: SSE2 is part of every x86-64 CPU; the load reads 16 bytes at
+            // 16 * lane of a 64-byte array, in bounds, and needs no alignment.
+            let (quote, backslash, open, close, control) = unsafe {
+                let bytes = _mm_loadu_si128(block.as_ptr().add(16 * lane).cast::<__m128i>());
+                let mask = |needle: u8, bytes: __m128i| {
+                    _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(needle as i8))) as u16
+                };
+                // `{` | 0x20 = `{`, `[` | 0x20 = `{`; likewise `}` and `]`.
+                let folded = _mm_or_si128(bytes, _mm_set1_epi8(0x20));
+                // max(b, 0x1f) == 0x1f exactly when b <= 0x1f, unsigned.
+                let capped = _mm_max_epu8(bytes, _mm_set1_epi8(0x1f));
+                (
+                    mask(b'"', bytes),
+                    mask(b'\\', bytes),
+                    mask(b'{', folded),
+                    mask(b'}', folded),
+                    mask(0x1f, capped),
+                )
+            };
+            let shift = 16 * lane;
+            masks.quote |= u64::from(quote) << shift;
+            masks.backslash |= u64::from(backslash) << shift;
+            masks.open |= u64::from(open) << shift;
+            masks.close |= u64::from(close) << shift;
+            masks.control |= u64::from(control) << shift;
+        }
+        masks
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn of(block: &[u8; 64]) -> Masks {
+        let mut masks = Masks {
+            quote: 0,
+            backslash: 0,
+            open: 0,
+            close: 0,
+            control: 0,
+        };
+        for (i, byte) in block.iter().enumerate() {
+            let bit = 1u64 << i;
+            match byte {
+                b'"' => masks.quote |= bit,
+                b'\\' => masks.backslash |= bit,
+                b'{' | b'[' => masks.open |= bit,
+                b'}' | b']' => masks.close |= bit,
+                0..0x20 => masks.control |= bit,
+                _ => {}
+            }
+        }
+        masks
+    }
+}
+
+/// The bits of characters escaped by a backslash. Backslashes are rare in CloudTrail, so
+/// they are walked one by one; an escaping backslash at bit 63 escapes the next block's bit 0.
+fn escaped_bits(backslash: u64, carry: &mut u64) -> u64 {
+    let mut escaped = *carry;
+    *carry = 0;
+    let mut rest = backslash;
+    while rest != 0 {
+        let bit = rest.trailing_zeros();
+        rest &= rest - 1;
+        if escaped >> bit & 1 == 1 {
+            continue;
+        }
+        match bit {
+            63 => *carry = 1,
+            _ => escaped |= 1 << (bit + 1),
+        }
+    }
+    escaped
+}
+
+/// Bit `i` of the result is the XOR of bits 0..=i: set from an opening quote up to (not
+/// including) its closing one.
+fn prefix_xor(mut bits: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        bits ^= bits << shift;
+    }
+    bits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The end found byte by byte, as the obvious implementation would.
+    fn plain_end(text: &[u8], start: usize) -> Option<usize> {
+        let (mut depth, mut in_string, mut escaped) = (0, false, false);
+        for (at, &byte) in text.iter().enumerate().skip(start) {
+            if in_string {
+                match (escaped, byte) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match byte {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(at + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn agrees_with_a_byte_by_byte_walk_across_block_edges() {
+        let pieces: [&str; 9] = [
+            r#""k":"v""#,
+            r#""a\"b""#,
+            r#""\\""#,
+            r#""\\\"}]""#,
+            r#""{[""#,
+            "[1,2,{}]",
+            r#"{"x":[{"y":"]"}]}"#,
+            "  ",
+            r#""tail\\\\""#,
+        ];
+        let mut seed = 7u32;
+        for round in 0..400 {
+            let mut body = String::from("{\"pad\":\"");
+            body.push_str(&"p".repeat(round % 70));
+            body.push_str("\",\"list\":[");
+            for i in 0..(round % 13 + 1) {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(pieces[(seed >> 16) as usize % pieces.len()]);
+            }
+            body.push_str("]}");
+            let text = format!("{body},\"after\"");
+            assert_eq!(
+                container_end(text.as_bytes(), 0, 128).ok(),
+                plain_end(text.as_bytes(), 0),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn reports_what_is_wrong() {
+        assert_eq!(
+            container_end(b"[1,2}", 0, 128),
+            Err(SkipError::Mismatched(4))
+        );
+        assert_eq!(
+            container_end(b"{\"a\":\"}", 0, 128),
+            Err(SkipError::UnterminatedString)
+        );
+        assert_eq!(
+            container_end(b"{\"a\":[1]", 0, 128),
+            Err(SkipError::Unterminated)
+        );
+        assert_eq!(container_end(b"[[[]]]", 0, 2), Err(SkipError::TooDeep(2)));
+        assert_eq!(container_end(b"[[[]]]", 0, 3), Ok(6));
+        assert_eq!(
+            container_end(b"{\"a\":\"x\ny\"}", 0, 128),
+            Err(SkipError::ControlCharacter(7))
+        );
+        assert_eq!(container_end(b"{\n\t\"a\" :\r\n1}", 0, 128), Ok(12));
+        let long = format!("[{}]", "\"x\",".repeat(100) + "\"\\\\\"");
+        assert_eq!(container_end(long.as_bytes(), 0, 128), Ok(long.len()));
+    }
+}
