@@ -25,9 +25,24 @@ pub enum SkipError {
 /// `{` or `[` outside any string. `room` is how many levels of nesting may still open,
 /// this one included.
 pub fn container_end(text: &[u8], start: usize, room: usize) -> Result<usize, SkipError> {
-    // One bit per open bracket, innermost lowest: set for `{`, clear for `[`.
-    let mut open_kinds: u128 = 0;
-    let mut nesting = 0usize;
+    end_of(text, start, 0, 0, room)
+}
+
+/// The offset just past the object that `text[at]` lies in, between its members (outside
+/// any string and any nested value). `room` counts as in `container_end`.
+pub fn object_rest_end(text: &[u8], at: usize, room: usize) -> Result<usize, SkipError> {
+    end_of(text, at, 1, 1, room)
+}
+
+/// Scans from `start` with `nesting` brackets already open, `open_kinds` telling which
+/// (one bit per bracket, innermost lowest: set for `{`, clear for `[`).
+fn end_of(
+    text: &[u8],
+    start: usize,
+    mut nesting: usize,
+    mut open_kinds: u128,
+    room: usize,
+) -> Result<usize, SkipError> {
     let mut in_string = 0u64; // all ones when the previous block ended inside a string
     let mut escape_carry = 0u64; // bit 0 set when the previous block ended in a live `\`
     let mut block_start = start;

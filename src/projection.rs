@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use simd_json::value::borrowed::Object;
 use simd_json::{BorrowedValue, StaticNode};
 
-use crate::json_skip::{SkipError, container_end};
+use crate::json_skip::{SkipError, container_end, object_rest_end};
 use crate::record::FieldPath;
 
 /// Nesting deeper than this is refused rather than risking the stack.
@@ -37,6 +37,37 @@ struct Triage {
     always: Vec<bool>,
     /// Per event name, per child of the root: built for events of that name as well.
     by_name: HashMap<String, Vec<bool>>,
+}
+
+/// What an event's name asks to be built beyond what every event keeps.
+#[derive(Clone, Copy)]
+enum Keep<'t> {
+    Always,
+    /// The children a name's queries read as well.
+    Also(&'t [bool]),
+    /// A name that is neither a string nor null: the queries compare it however they can.
+    Everything,
+}
+
+impl Triage {
+    fn keep_for(&self, name: BorrowedValue<'_>) -> Keep<'_> {
+        match name {
+            BorrowedValue::String(name) => match self.by_name.get(name.as_ref()) {
+                Some(kept) => Keep::Also(kept),
+                None => Keep::Always,
+            },
+            BorrowedValue::Static(StaticNode::Null) => Keep::Always,
+            _ => Keep::Everything,
+        }
+    }
+
+    /// Whether every child kept of every event is among `spans`.
+    fn always_seen(&self, spans: &[Span<'_>]) -> bool {
+        self.always
+            .iter()
+            .enumerate()
+            .all(|(child, &kept)| !kept || spans.iter().any(|s| s.child == child))
+    }
 }
 
 /// A kept top-level field found in an event, to build once the event is triaged.
@@ -235,6 +266,7 @@ impl Projection {
     }
 }
 
+#[derive(Clone)]
 struct Scanner<'i> {
     text: &'i [u8],
     at: usize,
@@ -275,6 +307,15 @@ impl<'i> Scanner<'i> {
         depth: usize,
         mut each: impl FnMut(&mut Self, RawKey<'i>) -> Result<(), SyntaxError>,
     ) -> Result<(), SyntaxError> {
+        self.entries_while(depth, |scanner, key| each(scanner, key).map(|()| true))
+    }
+
+    /// As `entries`, but once `each` answers `false` the rest of the object is skipped.
+    fn entries_while(
+        &mut self,
+        depth: usize,
+        mut each: impl FnMut(&mut Self, RawKey<'i>) -> Result<bool, SyntaxError>,
+    ) -> Result<(), SyntaxError> {
         self.eat(b'{', "expected an object")?;
         if self.peek() == Some(b'}') {
             self.at += 1;
@@ -296,7 +337,9 @@ impl<'i> Scanner<'i> {
             };
             self.eat(b':', "expected ':' after a key")?;
             self.peek();
-            each(self, key)?;
+            if !each(self, key)? {
+                return self.skip_object_rest(depth);
+            }
             match self.peek() {
                 Some(b',') => self.at += 1,
                 Some(b'}') => {
@@ -347,48 +390,34 @@ impl<'i> Scanner<'i> {
             return self.projected(root, depth);
         };
         // First where the kept fields are, then, knowing the event's name, which to build.
+        // Once the name asks for nothing more than every event keeps and those fields have
+        // been seen, the rest of the event is jumped over.
         spans.clear();
-        self.entries(depth, |scanner, key| {
-            if let Some(child) = key.child_index(root)? {
-                spans.push(Span {
-                    child,
-                    key,
-                    start: scanner.at,
-                });
+        let mut keep = Keep::Always;
+        self.entries_while(depth, |scanner, key| {
+            let Some(child) = key.child_index(root)? else {
+                scanner.skip_value(depth + 1)?;
+                return Ok(true);
+            };
+            spans.push(Span {
+                child,
+                key,
+                start: scanner.at,
+            });
+            if child == triage.event_name {
+                keep = triage.keep_for(scanner.clone().value(depth + 1)?);
             }
-            scanner.skip_value(depth + 1)
+            scanner.skip_value(depth + 1)?;
+            Ok(!(matches!(keep, Keep::Always) && triage.always_seen(spans)))
         })?;
-        let name_span = spans.iter().rev().find(|s| s.child == triage.event_name);
-        let by_name = match name_span {
-            None => None,
-            Some(span) => {
-                let mut name = Scanner {
-                    text: self.text,
-                    at: span.start,
-                };
-                match self.text[span.start] {
-                    b'"' => triage.by_name.get(name.string()?.as_ref()),
-                    // As the queries see it: a null name matches none, another type any.
-                    _ if name.scalar()? == StaticNode::Null => None,
-                    _ => return self.projected_from(root, spans, depth, |_| true),
-                }
-            }
-        };
-        let keep = |child: usize| triage.always[child] || by_name.is_some_and(|kept| kept[child]);
-        self.projected_from(root, spans, depth, keep)
-    }
-
-    /// The object built from the `spans` of `root`'s children that `keep` accepts.
-    fn projected_from(
-        &self,
-        root: &Trie,
-        spans: &[Span<'i>],
-        depth: usize,
-        keep: impl Fn(usize) -> bool,
-    ) -> Result<BorrowedValue<'i>, SyntaxError> {
         let mut object = Object::with_capacity_and_hasher(spans.len(), Default::default());
-        for span in spans {
-            if keep(span.child) {
+        for span in spans.iter() {
+            let wanted = match keep {
+                Keep::Always => triage.always[span.child],
+                Keep::Also(kept) => triage.always[span.child] || kept[span.child],
+                Keep::Everything => true,
+            };
+            if wanted {
                 let mut value = Scanner {
                     text: self.text,
                     at: span.start,
@@ -456,22 +485,29 @@ impl<'i> Scanner<'i> {
 
     /// Moves past the object or array here: brackets are matched, strings jumped over.
     fn skip_container(&mut self, depth: usize) -> Result<(), SyntaxError> {
-        match container_end(self.text, self.at, MAX_DEPTH.saturating_sub(depth)) {
-            Ok(end) => {
-                self.at = end;
-                Ok(())
-            }
-            Err(error) => {
-                let (reason, offset) = match error {
-                    SkipError::Mismatched(at) => ("mismatched bracket", at),
-                    SkipError::TooDeep(at) => ("nested too deeply", at),
-                    SkipError::ControlCharacter(at) => ("control character in a string", at),
-                    SkipError::UnterminatedString => ("unterminated string", self.text.len()),
-                    SkipError::Unterminated => ("unexpected end of the document", self.text.len()),
-                };
-                Err(SyntaxError { reason, offset })
-            }
-        }
+        let end = container_end(self.text, self.at, MAX_DEPTH.saturating_sub(depth));
+        self.at = self.skip_result(end)?;
+        Ok(())
+    }
+
+    fn skip_result(&self, end: Result<usize, SkipError>) -> Result<usize, SyntaxError> {
+        end.map_err(|error| {
+            let (reason, offset) = match error {
+                SkipError::Mismatched(at) => ("mismatched bracket", at),
+                SkipError::TooDeep(at) => ("nested too deeply", at),
+                SkipError::ControlCharacter(at) => ("control character in a string", at),
+                SkipError::UnterminatedString => ("unterminated string", self.text.len()),
+                SkipError::Unterminated => ("unexpected end of the document", self.text.len()),
+            };
+            SyntaxError { reason, offset }
+        })
+    }
+
+    /// Moves past the end of the object the scanner is in, between two members.
+    fn skip_object_rest(&mut self, depth: usize) -> Result<(), SyntaxError> {
+        let end = object_rest_end(self.text, self.at, MAX_DEPTH.saturating_sub(depth));
+        self.at = self.skip_result(end)?;
+        Ok(())
     }
 
     /// The raw text of the string that starts here (without quotes), and whether it holds
@@ -885,6 +921,41 @@ mod tests {
                 r#"{"eventName":null,"eventTime":"t4"}"#,
                 r#"{"errorMessage":"odd name","eventName":7,"eventTime":"t5"}"#,
             ]
+        );
+    }
+
+    #[test]
+    fn the_rest_of_an_event_nobody_asked_for_is_jumped_over_but_checked() {
+        let paths = |names: &[&str]| {
+            names
+                .iter()
+                .map(|p| FieldPath::parse(p))
+                .collect::<Vec<_>>()
+        };
+        let always = paths(&["eventName", "awsRegion"]);
+        let for_login = paths(&["errorMessage"]);
+        let by_name = HashMap::from([("ConsoleLogin".to_owned(), for_login.iter().collect())]);
+        let projection = Projection::of(always.iter().chain(&for_login))
+            .triage(&always.iter().collect::<Vec<_>>(), &by_name);
+        let read = |text: &str| match projection.read_document(text.as_bytes()) {
+            Ok(Document::Records(events)) => Ok(to_json(events[0].as_ref().unwrap())),
+            Ok(_) => panic!("not read as Records"),
+            Err(e) => Err(e.reason),
+        };
+        // awsRegion, kept of every event, comes after the name: the walk goes on to it.
+        assert_eq!(
+            read(
+                r#"{"Records":[{"eventName":"GetObject","errorMessage":"x","awsRegion":"r","y":{"z":"}"}}]}"#
+            ),
+            Ok(r#"{"awsRegion":"r","eventName":"GetObject"}"#.to_owned())
+        );
+        assert_eq!(
+            read(r#"{"Records":[{"awsRegion":"r","eventName":"GetObject","y":{"z":[1}}}]}"#),
+            Err("mismatched bracket")
+        );
+        assert_eq!(
+            read(r#"{"Records":[{"awsRegion":"r","eventName":"GetObject","y":"open}]}"#),
+            Err("unterminated string")
         );
     }
 

@@ -88,7 +88,7 @@ pub fn scan(
     let progress = Progress::new(objects.len() as u64, show_progress);
     let context = Context {
         queries,
-        projection: queries.projection(),
+        projections: [queries.projection(false), queries.projection(true)],
         filter,
         time_path: FieldPath::parse("eventTime"),
     };
@@ -160,7 +160,8 @@ fn read_local(object: &SourceObject) -> Result<Vec<u8>, String> {
 /// What every object of a scan is read with.
 struct Context<'a> {
     queries: &'a QuerySet,
-    projection: Projection,
+    /// For objects whose key does not name account and region, then for those it does.
+    projections: [Projection; 2],
     filter: &'a Filter,
     time_path: FieldPath,
 }
@@ -174,7 +175,7 @@ fn scan_object(
 ) {
     let Context {
         queries,
-        projection,
+        projections,
         filter,
         time_path,
     } = context;
@@ -200,7 +201,7 @@ fn scan_object(
     let mut record_index = 0u32;
     let mut stats = Stats::default();
     let accumulators = &mut part.accumulators;
-    let result = decode(raw, projection, |record| {
+    let result = decode(raw, &projections[usize::from(!filter_events)], |record| {
         let position = (index, record_index);
         record_index += 1;
         if filter_events && !in_account_and_region(record, filter) {

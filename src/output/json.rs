@@ -19,14 +19,25 @@ pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
 }
 
 pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
-    for row in report.results.iter().flat_map(row_objects) {
-        let mut line = Map::new();
-        line.insert("type".into(), "row".into());
-        if let Json::Object(fields) = row {
-            line.extend(fields);
+    // Written field by field: a Map per row costs more than the scan for big results.
+    for result in report.results {
+        let query = &result.query;
+        for row in &result.rows {
+            out.write_all(b"{\"type\":\"row\",\"query\":")?;
+            serde_json::to_writer(&mut *out, &query.name)?;
+            out.write_all(b",\"severity\":")?;
+            serde_json::to_writer(&mut *out, query.severity.as_str())?;
+            out.write_all(b",\"row\":{")?;
+            for (i, (column, value)) in query.plan.columns.iter().zip(&row.values).enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, column)?;
+                out.write_all(b":")?;
+                write_value(value, out)?;
+            }
+            out.write_all(b"}}\n")?;
         }
-        serde_json::to_writer(&mut *out, &line)?;
-        writeln!(out)?;
     }
     let mut line = Map::new();
     line.insert("type".into(), "summary".into());
@@ -35,6 +46,15 @@ pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> 
     }
     serde_json::to_writer(&mut *out, &line)?;
     writeln!(out)
+}
+
+fn write_value(value: &OwnedValue, out: &mut impl Write) -> io::Result<()> {
+    match value {
+        Value::Str(s) => serde_json::to_writer(&mut *out, s.as_ref()),
+        Value::Time(t) => serde_json::to_writer(&mut *out, &format_time(t)),
+        other => serde_json::to_writer(&mut *out, &to_json(other)),
+    }
+    .map_err(io::Error::from)
 }
 
 fn row_objects(result: &QueryResult) -> impl Iterator<Item = Json> + '_ {

@@ -95,18 +95,17 @@ impl QuerySet {
         &self.queries
     }
 
-    /// The fields the set reads, plus those every scan needs (time, filters) and those
-    /// every evaluated event needs (identity, suppressions): what decoding must keep of
-    /// each event, told apart by the event names the queries ask for.
-    pub fn projection(&self) -> Projection {
-        let filtered_on = [
-            "eventTime",
-            "eventVersion",
-            "eventName",
-            "recipientAccountId",
-            "awsRegion",
-        ]
-        .map(FieldPath::parse);
+    /// The fields the set reads, plus those every scan needs (time, version, and the
+    /// account and region unless the object's key says them: `located`) and those every
+    /// evaluated event needs (identity, suppressions): what decoding must keep of each
+    /// event, told apart by the event names the queries ask for.
+    pub fn projection(&self, located: bool) -> Projection {
+        let location = ["recipientAccountId", "awsRegion"];
+        let filtered_on: Vec<FieldPath> = ["eventTime", "eventVersion", "eventName"]
+            .into_iter()
+            .chain(location.into_iter().filter(|_| !located))
+            .map(FieldPath::parse)
+            .collect();
         let identity = ["eventID", "sourceIPAddress", "userIdentity.arn"].map(FieldPath::parse);
         let needs = |queries: &[usize]| -> Vec<&FieldPath> {
             let read = queries.iter().flat_map(|&i| self.queries[i].plan.paths());
