@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use simd_json::value::borrowed::Object;
 use simd_json::{BorrowedValue, StaticNode};
@@ -20,7 +21,7 @@ use crate::record::FieldPath;
 const MAX_DEPTH: usize = 128;
 
 /// Which fields to keep: a trie of paths; a node marked `whole` keeps everything below it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Projection {
     root: Trie,
     triage: Option<Triage>,
@@ -29,7 +30,7 @@ pub struct Projection {
 /// Which top-level fields an event needs depends on its `eventName`: most queries look
 /// at a few kinds of events only, so a `PutBucketPolicy`'s `requestParameters` need not be
 /// built for a `GetObject`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct Triage {
     /// The root's child that is `eventName`.
     event_name: usize,
@@ -37,27 +38,76 @@ struct Triage {
     always: Vec<bool>,
     /// Per event name, per child of the root: built for events of that name as well.
     by_name: HashMap<String, Vec<bool>>,
+    /// Per condition on the name, per child of the root: built for events it accepts.
+    by_test: Vec<(NameTest, Vec<bool>)>,
+}
+
+/// A condition on an event's name (a query's `eventName LIKE …`, say).
+#[derive(Clone)]
+pub struct NameTest(Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl NameTest {
+    pub fn new(test: impl Fn(&str) -> bool + Send + Sync + 'static) -> NameTest {
+        NameTest(Arc::new(test))
+    }
+}
+
+impl std::fmt::Debug for NameTest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NameTest")
+    }
 }
 
 /// What an event's name asks to be built beyond what every event keeps.
 #[derive(Clone, Copy)]
 enum Keep<'t> {
     Always,
-    /// The children a name's queries read as well.
-    Also(&'t [bool]),
+    /// The children the queries for that exact name read, and those of the name tests
+    /// (one bit each) that accepted it.
+    Also {
+        exact: Option<&'t [bool]>,
+        tests: u128,
+    },
     /// A name that is neither a string nor null: the queries compare it however they can.
     Everything,
 }
 
 impl Triage {
     fn keep_for(&self, name: BorrowedValue<'_>) -> Keep<'_> {
-        match name {
-            BorrowedValue::String(name) => match self.by_name.get(name.as_ref()) {
-                Some(kept) => Keep::Also(kept),
-                None => Keep::Always,
-            },
-            BorrowedValue::Static(StaticNode::Null) => Keep::Always,
-            _ => Keep::Everything,
+        let name = match name {
+            BorrowedValue::String(name) => name,
+            BorrowedValue::Static(StaticNode::Null) => return Keep::Always,
+            _ => return Keep::Everything,
+        };
+        let exact = self.by_name.get(name.as_ref()).map(Vec::as_slice);
+        let mut tests = 0u128;
+        for (i, (test, _)) in self.by_test.iter().enumerate() {
+            if (test.0)(&name) {
+                match 1u128.checked_shl(i as u32) {
+                    Some(bit) => tests |= bit,
+                    None => return Keep::Everything,
+                }
+            }
+        }
+        match (exact, tests) {
+            (None, 0) => Keep::Always,
+            (exact, tests) => Keep::Also { exact, tests },
+        }
+    }
+
+    fn wanted(&self, keep: Keep<'_>, child: usize) -> bool {
+        match keep {
+            Keep::Always => self.always[child],
+            Keep::Also { exact, tests } => {
+                self.always[child]
+                    || exact.is_some_and(|kept| kept[child])
+                    || self
+                        .by_test
+                        .iter()
+                        .enumerate()
+                        .any(|(i, (_, kept))| tests >> i & 1 == 1 && kept[child])
+            }
+            Keep::Everything => true,
         }
     }
 
@@ -151,13 +201,15 @@ impl Projection {
         projection
     }
 
-    /// Keeps, of each event, only the top-level fields of `always` and those `by_name` lists
-    /// for its `eventName`; an event whose name is not a string or null keeps everything.
+    /// Keeps, of each event, only the top-level fields of `always`, those `by_name` lists
+    /// for its `eventName` and those of each test in `by_test` that accepts the name; an
+    /// event whose name is not a string or null keeps everything.
     /// `always` must name `eventName`; every path must lie within what is kept.
     pub fn triage(
         mut self,
         always: &[&FieldPath],
         by_name: &HashMap<String, Vec<&FieldPath>>,
+        by_test: &[(NameTest, Vec<&FieldPath>)],
     ) -> Projection {
         let children = &self.root.children;
         let kept = |paths: &[&FieldPath]| {
@@ -188,6 +240,10 @@ impl Projection {
             by_name: by_name
                 .iter()
                 .map(|(name, paths)| (name.clone(), kept(paths)))
+                .collect(),
+            by_test: by_test
+                .iter()
+                .map(|(test, paths)| (test.clone(), kept(paths)))
                 .collect(),
         });
         self
@@ -412,12 +468,7 @@ impl<'i> Scanner<'i> {
         })?;
         let mut object = Object::with_capacity_and_hasher(spans.len(), Default::default());
         for span in spans.iter() {
-            let wanted = match keep {
-                Keep::Always => triage.always[span.child],
-                Keep::Also(kept) => triage.always[span.child] || kept[span.child],
-                Keep::Everything => true,
-            };
-            if wanted {
+            if triage.wanted(keep, span.child) {
                 let mut value = Scanner {
                     text: self.text,
                     at: span.start,
@@ -896,11 +947,17 @@ mod tests {
         };
         let always = paths(&["eventName", "eventTime"]);
         let for_login = paths(&["errorMessage", "userIdentity.arn"]);
+        let for_roles = paths(&["requestParameters"]);
         let by_name = HashMap::from([("ConsoleLogin".to_owned(), for_login.iter().collect())]);
-        let projection = Projection::of(always.iter().chain(&for_login))
-            .triage(&always.iter().collect::<Vec<_>>(), &by_name);
+        let roles = NameTest::new(|name| name.contains("Role"));
+        let projection = Projection::of(always.iter().chain(&for_login).chain(&for_roles)).triage(
+            &always.iter().collect::<Vec<_>>(),
+            &by_name,
+            &[(roles, for_roles.iter().collect())],
+        );
         let text = br#"{"Records":[
             {"eventTime":"t1","eventName":"ConsoleLogin","errorMessage":"bad","userIdentity":{"arn":"a","x":1}},
+            {"eventTime":"t0","eventName":"CreateRole","errorMessage":"e","requestParameters":{"r":1}},
             {"eventTime":"t2","eventName":"GetObject","errorMessage":"denied","userIdentity":{"arn":"b"}},
             {"eventTime":"t3","errorMessage":"no name"},
             {"eventTime":"t4","eventName":null,"errorMessage":"null name"},
@@ -916,6 +973,7 @@ mod tests {
             events,
             [
                 r#"{"errorMessage":"bad","eventName":"ConsoleLogin","eventTime":"t1","userIdentity":{"arn":"a"}}"#,
+                r#"{"eventName":"CreateRole","eventTime":"t0","requestParameters":{"r":1}}"#,
                 r#"{"eventName":"GetObject","eventTime":"t2"}"#,
                 r#"{"eventTime":"t3"}"#,
                 r#"{"eventName":null,"eventTime":"t4"}"#,
@@ -935,8 +993,11 @@ mod tests {
         let always = paths(&["eventName", "awsRegion"]);
         let for_login = paths(&["errorMessage"]);
         let by_name = HashMap::from([("ConsoleLogin".to_owned(), for_login.iter().collect())]);
-        let projection = Projection::of(always.iter().chain(&for_login))
-            .triage(&always.iter().collect::<Vec<_>>(), &by_name);
+        let projection = Projection::of(always.iter().chain(&for_login)).triage(
+            &always.iter().collect::<Vec<_>>(),
+            &by_name,
+            &[],
+        );
         let read = |text: &str| match projection.read_document(text.as_bytes()) {
             Ok(Document::Records(events)) => Ok(to_json(events[0].as_ref().unwrap())),
             Ok(_) => panic!("not read as Records"),

@@ -12,7 +12,9 @@ pub use catalog::{AnalysisMeta, Catalog, LintError, Origin, Query, Severity};
 pub use eval::{Accumulator, Position, Row};
 pub use suppress::Suppression;
 
-use crate::projection::Projection;
+use sql::NameFilter;
+
+use crate::projection::{NameTest, Projection};
 use crate::record::{FieldPath, Record, Value};
 
 /// The queries of one run, evaluated together on every record (ripgrep's Matcher).
@@ -31,26 +33,43 @@ pub struct QuerySet {
 struct Dispatch {
     /// Queries that may match whatever the event name.
     always: Vec<usize>,
+    /// Queries that name the events they want, by name.
     by_name: HashMap<String, Vec<usize>>,
+    /// Queries with another condition on the name alone (`LIKE`, `OR`), tried per record.
+    by_filter: Vec<(usize, NameFilter)>,
 }
 
 impl Dispatch {
     fn new(queries: &[Arc<Query>]) -> Dispatch {
         let mut dispatch = Dispatch::default();
         for (i, query) in queries.iter().enumerate() {
-            match query.plan.required_event_names() {
-                Some(names) => {
-                    for name in names {
-                        let list = dispatch.by_name.entry(name).or_default();
-                        if list.last() != Some(&i) {
-                            list.push(i);
+            match query.plan.name_filter() {
+                Some(filter) => match filter.exact_names() {
+                    Some(names) => {
+                        for name in names {
+                            let list = dispatch.by_name.entry(name.clone()).or_default();
+                            if list.last() != Some(&i) {
+                                list.push(i);
+                            }
                         }
                     }
-                }
+                    None => dispatch.by_filter.push((i, filter)),
+                },
                 None => dispatch.always.push(i),
             }
         }
         dispatch
+    }
+
+    /// The queries that can match a record named `name`, beyond `always`.
+    fn named(&self, name: &str) -> impl Iterator<Item = usize> {
+        let exact = self.by_name.get(name).into_iter().flatten().copied();
+        let filtered = self
+            .by_filter
+            .iter()
+            .filter(move |(_, filter)| filter.accepts(name))
+            .map(|(i, _)| *i);
+        exact.chain(filtered)
     }
 }
 
@@ -121,13 +140,23 @@ impl QuerySet {
             .iter()
             .map(|(name, queries)| (name.clone(), needs(queries)))
             .collect();
-        Projection::of(
-            always
-                .iter()
-                .copied()
-                .chain(by_name.values().flatten().copied()),
-        )
-        .triage(&always, &by_name)
+        let by_test: Vec<(NameTest, Vec<&FieldPath>)> = self
+            .dispatch
+            .by_filter
+            .iter()
+            .map(|(i, filter)| {
+                let filter = filter.clone();
+                (
+                    NameTest::new(move |name| filter.accepts(name)),
+                    needs(&[*i]),
+                )
+            })
+            .collect();
+        let kept = always
+            .iter()
+            .chain(by_name.values().flatten())
+            .chain(by_test.iter().flat_map(|(_, paths)| paths));
+        Projection::of(kept.copied()).triage(&always, &by_name, &by_test)
     }
 
     pub fn accumulators(&self) -> Vec<Accumulator> {
@@ -154,23 +183,16 @@ impl QuerySet {
             evaluate(i);
         }
         match record.get(&EVENT_NAME) {
-            Value::Str(name) => {
-                for &i in self
-                    .dispatch
-                    .by_name
-                    .get(name.as_ref())
-                    .into_iter()
-                    .flatten()
-                {
-                    evaluate(i);
-                }
-            }
+            Value::Str(name) => self.dispatch.named(&name).for_each(evaluate),
             // An absent or null eventName satisfies none of them.
             Value::Null => {}
             // Any other type compares as SQL says: evaluate every query that names one.
             _ => {
-                let named: std::collections::BTreeSet<usize> =
-                    self.dispatch.by_name.values().flatten().copied().collect();
+                let named: std::collections::BTreeSet<usize> = (self.dispatch.by_name.values())
+                    .flatten()
+                    .copied()
+                    .chain(self.dispatch.by_filter.iter().map(|(i, _)| *i))
+                    .collect();
                 named.into_iter().for_each(evaluate);
             }
         }

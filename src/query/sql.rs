@@ -127,6 +127,37 @@ pub enum Expr {
     Aggregate(usize),
 }
 
+/// A condition on a record's `eventName` (a string) alone.
+#[derive(Debug, Clone)]
+pub enum NameFilter {
+    /// Exactly one of these names.
+    Names(Vec<String>),
+    Like(LikePattern),
+    /// At least one of these holds.
+    Any(Vec<NameFilter>),
+    /// Every one of these holds.
+    All(Vec<NameFilter>),
+}
+
+impl NameFilter {
+    pub fn accepts(&self, name: &str) -> bool {
+        match self {
+            NameFilter::Names(names) => names.iter().any(|n| n == name),
+            NameFilter::Like(pattern) => pattern.matches(name),
+            NameFilter::Any(filters) => filters.iter().any(|f| f.accepts(name)),
+            NameFilter::All(filters) => filters.iter().all(|f| f.accepts(name)),
+        }
+    }
+
+    /// The names accepted, when the filter is a plain list of them.
+    pub fn exact_names(&self) -> Option<&[String]> {
+        match self {
+            NameFilter::Names(names) => Some(names),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Aggregate {
     CountAll,
@@ -1049,31 +1080,48 @@ impl Expr {
 }
 
 impl Plan {
-    /// The event names a record must have for the WHERE clause to hold, when a top-level
-    /// AND requires `eventName = '…'` or `eventName IN ('…', …)`; `None` when any may.
-    pub fn required_event_names(&self) -> Option<Vec<String>> {
+    /// What the WHERE clause demands of `eventName` alone, when it demands anything: a
+    /// record whose name the filter rejects cannot match, whatever its other fields.
+    pub fn name_filter(&self) -> Option<NameFilter> {
         fn is_event_name(expr: &Expr) -> bool {
             matches!(expr, Expr::Column(path) if path.segments().len() == 1
                 && path.segments()[0].eq_ignore_ascii_case("eventName"))
         }
-        fn names(expr: &Expr) -> Option<Vec<String>> {
+        fn filter(expr: &Expr) -> Option<NameFilter> {
             let text = |e: &Expr| match e {
                 Expr::Literal(Value::Str(s)) => Some(s.to_string()),
                 _ => None,
             };
             match expr {
-                Expr::And(a, b) => names(a).or_else(|| names(b)),
-                Expr::Compare(CmpOp::Eq, a, b) if is_event_name(a) => text(b).map(|n| vec![n]),
-                Expr::Compare(CmpOp::Eq, a, b) if is_event_name(b) => text(a).map(|n| vec![n]),
+                Expr::And(a, b) => match (filter(a), filter(b)) {
+                    (Some(a), Some(b)) => Some(NameFilter::All(vec![a, b])),
+                    (one, None) | (None, one) => one,
+                },
+                Expr::Or(a, b) => Some(NameFilter::Any(vec![filter(a)?, filter(b)?])),
+                Expr::Compare(CmpOp::Eq, a, b) if is_event_name(a) => {
+                    text(b).map(|n| NameFilter::Names(vec![n]))
+                }
+                Expr::Compare(CmpOp::Eq, a, b) if is_event_name(b) => {
+                    text(a).map(|n| NameFilter::Names(vec![n]))
+                }
                 Expr::InList {
                     expr,
                     list,
                     negated: false,
-                } if is_event_name(expr) => list.iter().map(text).collect(),
+                } if is_event_name(expr) => list
+                    .iter()
+                    .map(text)
+                    .collect::<Option<_>>()
+                    .map(NameFilter::Names),
+                Expr::Like {
+                    expr,
+                    pattern,
+                    negated: false,
+                } if is_event_name(expr) => Some(NameFilter::Like(pattern.clone())),
                 _ => None,
             }
         }
-        self.filter.as_ref().and_then(names)
+        self.filter.as_ref().and_then(filter)
     }
 
     /// The column paths the plan reads from records: what a projection must keep.
@@ -1226,22 +1274,50 @@ mod tests {
     }
 
     #[test]
-    fn required_event_names_come_from_top_level_conjuncts_only() {
-        let names = |sql: &str| compile(sql).unwrap().required_event_names();
+    fn name_filters_follow_and_or_and_like_on_the_event_name() {
+        let filter = |sql: &str| compile(sql).unwrap().name_filter();
         let base = "SELECT eventName FROM cloudtrail_logs WHERE ";
+        let accepts = |sql: &str, names: &[&str]| -> Vec<bool> {
+            let f = filter(&format!("{base}{sql}")).expect("a name filter");
+            names.iter().map(|n| f.accepts(n)).collect()
+        };
         assert_eq!(
-            names(&format!("{base}eventName = 'A' AND x = 1")),
-            Some(vec!["A".into()])
+            filter(&format!("{base}eventName = 'A' AND x = 1"))
+                .unwrap()
+                .exact_names(),
+            Some(&["A".to_owned()][..])
         );
         assert_eq!(
-            names(&format!("{base}x = 1 AND EVENTNAME IN ('A', 'B')")),
-            Some(vec!["A".into(), "B".into()])
+            accepts("x = 1 AND EVENTNAME IN ('A', 'B')", &["A", "B", "C", "a"]),
+            [true, true, false, false]
         );
-        assert_eq!(names(&format!("{base}eventName = 'A' OR x = 1")), None);
-        assert_eq!(names(&format!("{base}eventName NOT IN ('A')")), None);
-        assert_eq!(names(&format!("{base}lower(eventName) = 'a'")), None);
-        assert_eq!(names(&format!("{base}eventName IN ('A', 1)")), None);
-        assert_eq!(names("SELECT eventName FROM cloudtrail_logs"), None);
+        assert_eq!(
+            accepts(
+                "(eventName = 'A' AND x = 1) OR (eventName LIKE '%Role%' AND y = 2)",
+                &["A", "CreateRole", "B"]
+            ),
+            [true, true, false]
+        );
+        assert_eq!(
+            accepts(
+                "eventName LIKE 'Put%' AND eventName LIKE '%Policy'",
+                &["PutPolicy", "PutX"]
+            ),
+            [true, false]
+        );
+        for unconstrained in [
+            "eventName = 'A' OR x = 1",
+            "eventName NOT IN ('A')",
+            "eventName NOT LIKE 'A%'",
+            "lower(eventName) = 'a'",
+            "eventName IN ('A', 1)",
+        ] {
+            assert!(
+                filter(&format!("{base}{unconstrained}")).is_none(),
+                "{unconstrained}"
+            );
+        }
+        assert!(filter("SELECT eventName FROM cloudtrail_logs").is_none());
     }
 
     #[test]
