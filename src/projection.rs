@@ -131,34 +131,52 @@ struct Span<'i> {
 struct Trie {
     whole: bool,
     children: Vec<(String, Trie)>,
-    /// A one-word Bloom filter of the children's names (see `name_bit`): most keys of an
-    /// event are rejected without comparing a byte.
-    names: u64,
+    /// The children by `name_slot` of their names (256 slots once there are children):
+    /// an event's key is looked up with one comparison at most, unless two children share
+    /// a slot. Each slot holds `NO_CHILD`, `SHARED` or the index of its one child.
+    slots: Vec<u8>,
 }
+
+const NO_CHILD: u8 = u8::MAX;
+const SHARED: u8 = u8::MAX - 1;
 
 impl Trie {
     /// The index of the child called `key`.
     fn child(&self, key: &[u8]) -> Option<usize> {
-        if self.names & name_bit(key) == 0 {
-            return None;
+        let matches = |i: usize| self.children[i].0.as_bytes().eq_ignore_ascii_case(key);
+        match *self.slots.get(name_slot(key))? {
+            NO_CHILD => None,
+            SHARED => (0..self.children.len()).find(|&i| matches(i)),
+            i => matches(usize::from(i)).then_some(usize::from(i)),
         }
-        self.children
-            .iter()
-            .position(|(k, _)| k.as_bytes().eq_ignore_ascii_case(key))
+    }
+
+    fn add_child(&mut self, name: &str) -> usize {
+        let index = self.children.len();
+        self.children.push((name.to_owned(), Trie::default()));
+        if self.slots.is_empty() {
+            self.slots = vec![NO_CHILD; 256];
+        }
+        let slot = &mut self.slots[name_slot(name.as_bytes())];
+        *slot = match u8::try_from(index) {
+            Ok(i) if *slot == NO_CHILD && i < SHARED => i,
+            _ => SHARED,
+        };
+        index
     }
 }
 
-/// A bit that depends on a name's length and three of its bytes, the same for names that
+/// One of 256 slots, from a name's length and four of its bytes, the same for names that
 /// differ only in ASCII case.
-fn name_bit(name: &[u8]) -> u64 {
-    let fold = |at: usize| usize::from(name.get(at).map_or(0, |b| b | 0x20));
+fn name_slot(name: &[u8]) -> usize {
+    let fold = |at: usize| u32::from(name.get(at).map_or(0, |b| b | 0x20));
     let len = name.len();
-    let hash = len
-        .wrapping_mul(7)
-        .wrapping_add(fold(0).wrapping_mul(5))
-        .wrapping_add(fold(len / 2).wrapping_mul(3))
-        .wrapping_add(fold(len.wrapping_sub(1)));
-    1 << (hash % 64)
+    let mixed = (len as u32).wrapping_mul(0x9E37_79B9)
+        ^ fold(0).wrapping_mul(0x85EB_CA6B)
+        ^ fold(len / 2).wrapping_mul(0xC2B2_AE35)
+        ^ fold(len.wrapping_sub(2)).wrapping_mul(0x27D4_EB2F)
+        ^ fold(len.wrapping_sub(1)).wrapping_mul(0x1656_67B1);
+    (mixed.wrapping_mul(0x9E37_79B9) >> 24) as usize
 }
 
 /// What the top level of a JSON document turned out to be.
@@ -261,17 +279,13 @@ impl Projection {
                 .position(|(k, _)| k.eq_ignore_ascii_case(segment))
             {
                 Some(at) => at,
-                None => {
-                    node.children.push((segment.clone(), Trie::default()));
-                    node.names |= name_bit(segment.as_bytes());
-                    node.children.len() - 1
-                }
+                None => node.add_child(segment),
             };
             node = &mut node.children[at].1;
         }
         node.whole = true;
         node.children.clear();
-        node.names = 0;
+        node.slots.clear();
     }
 
     /// Reads `text` as far as telling its shape; the events of a `Records` document come

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use memchr::memmem::Finder;
 
 use super::sql::{Aggregate, ArithOp, CmpOp, Expr, Func, Plan, SortKey, SortTarget, TruncUnit};
 use crate::record::{FieldPath, OwnedValue, Record, Value};
@@ -14,6 +15,8 @@ use crate::record::{FieldPath, OwnedValue, Record, Value};
 pub struct LikePattern {
     /// The pattern split at `%`: each piece is matched as a whole, left to right.
     pieces: Vec<Vec<PatternChar>>,
+    /// Per piece without `_`, a searcher for its text, built once rather than per record.
+    finders: Vec<Option<Finder<'static>>>,
     anchored_start: bool,
     anchored_end: bool,
 }
@@ -54,8 +57,13 @@ impl LikePattern {
         let anchored_start = !pieces.first().is_some_and(Vec::is_empty) || pieces.len() == 1;
         let anchored_end = pieces.len() == 1 || !pieces.last().is_some_and(Vec::is_empty);
         pieces.retain(|p| !p.is_empty());
+        let finders = pieces
+            .iter()
+            .map(|piece| literal_piece(piece).map(|text| Finder::new(text.as_bytes()).into_owned()))
+            .collect();
         Ok(LikePattern {
             pieces,
+            finders,
             anchored_start,
             anchored_end,
         })
@@ -89,7 +97,7 @@ impl LikePattern {
                 continue;
             }
             // Leftmost match is optimal when every piece has a fixed length.
-            match find_piece(piece, text, pos) {
+            match find_piece(piece, self.finders[i].as_ref(), text, pos) {
                 Some(end) => pos = end,
                 None => return false,
             }
@@ -122,12 +130,17 @@ fn piece_matches_at(piece: &[PatternChar], text: &str) -> Option<usize> {
     Some(end)
 }
 
-fn find_piece(piece: &[PatternChar], text: &str, from: usize) -> Option<usize> {
+fn find_piece(
+    piece: &[PatternChar],
+    finder: Option<&Finder<'_>>,
+    text: &str,
+    from: usize,
+) -> Option<usize> {
     let rest = &text[from..];
-    if let Some(literal) = literal_piece(piece) {
-        return rest
-            .find(literal.as_str())
-            .map(|i| from + i + literal.len());
+    if let Some(finder) = finder {
+        return finder
+            .find(rest.as_bytes())
+            .map(|i| from + i + finder.needle().len());
     }
     for (i, _) in rest.char_indices() {
         if let Some(len) = piece_matches_at(piece, &rest[i..]) {
