@@ -98,8 +98,8 @@ fn benches(c: &mut Criterion) {
         })
     });
     for (name, set) in [("failed-logins", &failed_logins), ("audit", &audit)] {
-        // As for objects in the S3 key layout, which names account and region.
-        let projection = set.projection(true);
+        // As for objects in the S3 key layout (which names account and region), no window.
+        let projection = set.projection(true, false);
         group.bench_function(format!("parse/projected-{name}"), |b| {
             b.iter(|| {
                 decode(json.clone(), &projection, |record| {

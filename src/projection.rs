@@ -230,8 +230,9 @@ impl Projection {
 
     /// Keeps, of each event, only the top-level fields of `always`, those `by_name` lists
     /// for its `eventName` and those of each test in `by_test` that accepts the name; an
-    /// event whose name is not a string or null keeps everything.
-    /// `always` must name `eventName`; every path must lie within what is kept.
+    /// event whose name is not a string or null keeps everything. The rest of an event is
+    /// skipped once its name and the fields of `always` have been seen. What is kept must
+    /// include `eventName` and every path given here.
     pub fn triage(
         mut self,
         always: &[&FieldPath],
@@ -491,7 +492,7 @@ impl<'i> Scanner<'i> {
                 named = true;
             }
             scanner.skip_value(depth + 1)?;
-            Ok(!(matches!(keep, Keep::Always) && triage.always_seen(spans)))
+            Ok(!(named && matches!(keep, Keep::Always) && triage.always_seen(spans)))
         })?;
         let mut object = Object::with_capacity_and_hasher(spans.len(), Default::default());
         for span in spans.iter() {
@@ -1049,6 +1050,25 @@ mod tests {
         assert_eq!(
             read(r#"{"Records":[{"awsRegion":"r","eventName":"GetObject","y":"open}]}"#),
             Err("unterminated string")
+        );
+    }
+
+    #[test]
+    fn nothing_is_skipped_before_the_name_is_known() {
+        let region = FieldPath::parse("awsRegion");
+        let name = FieldPath::parse("eventName");
+        let message = FieldPath::parse("errorMessage");
+        let by_name = HashMap::from([("ConsoleLogin".to_owned(), vec![&message])]);
+        let projection =
+            Projection::of([&region, &name, &message]).triage(&[&region], &by_name, &[]);
+        let text =
+            br#"{"Records":[{"awsRegion":"r","eventName":"ConsoleLogin","errorMessage":"x"}]}"#;
+        let Ok(Document::Records(events)) = projection.read_document(text) else {
+            panic!("not read as Records");
+        };
+        assert_eq!(
+            to_json(events[0].as_ref().unwrap()),
+            r#"{"awsRegion":"r","errorMessage":"x"}"#
         );
     }
 

@@ -88,7 +88,8 @@ pub fn scan(
     let progress = Progress::new(objects.len() as u64, show_progress);
     let context = Context {
         queries,
-        projections: [queries.projection(false), queries.projection(true)],
+        projections: [false, true]
+            .map(|located| queries.projection(located, filter.window.is_bounded())),
         filter,
         time_path: FieldPath::parse("eventTime"),
     };

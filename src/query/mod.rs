@@ -114,17 +114,22 @@ impl QuerySet {
         &self.queries
     }
 
-    /// The fields the set reads, plus those every scan needs (time, version, and the
-    /// account and region unless the object's key says them: `located`) and those every
-    /// evaluated event needs (identity, suppressions): what decoding must keep of each
-    /// event, told apart by the event names the queries ask for.
-    pub fn projection(&self, located: bool) -> Projection {
-        let location = ["recipientAccountId", "awsRegion"];
-        let filtered_on: Vec<FieldPath> = ["eventTime", "eventVersion", "eventName"]
-            .into_iter()
-            .chain(location.into_iter().filter(|_| !located))
-            .map(FieldPath::parse)
-            .collect();
+    /// The fields the set reads, plus those the scan reads of every event (its version;
+    /// its time when the scan has a window: `timed`; its account and region unless the
+    /// object's key says them: `located`) and those every evaluated event needs (identity,
+    /// suppressions): what decoding must keep of each event, told apart by the event names
+    /// the queries ask for.
+    pub fn projection(&self, located: bool, timed: bool) -> Projection {
+        let filtered_on: Vec<FieldPath> = [
+            ("eventVersion", true),
+            ("eventTime", timed),
+            ("recipientAccountId", !located),
+            ("awsRegion", !located),
+        ]
+        .into_iter()
+        .filter(|(_, needed)| *needed)
+        .map(|(name, _)| FieldPath::parse(name))
+        .collect();
         let identity = ["eventID", "sourceIPAddress", "userIdentity.arn"].map(FieldPath::parse);
         let needs = |queries: &[usize]| -> Vec<&FieldPath> {
             let read = queries.iter().flat_map(|&i| self.queries[i].plan.paths());
@@ -152,8 +157,11 @@ impl QuerySet {
                 )
             })
             .collect();
+        // The name is read to choose what else to build, even when no query reads it.
+        let event_name: &FieldPath = &EVENT_NAME;
         let kept = always
             .iter()
+            .chain([&event_name])
             .chain(by_name.values().flatten())
             .chain(by_test.iter().flat_map(|(_, paths)| paths));
         Projection::of(kept.copied()).triage(&always, &by_name, &by_test)
