@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use memchr::memmem::Finder;
+use rayon::slice::ParallelSliceMut;
 
 use super::sql::{Aggregate, ArithOp, CmpOp, Expr, Func, Plan, SortKey, SortTarget, TruncUnit};
 use crate::record::{FieldPath, OwnedValue, Record, Value};
@@ -579,7 +580,8 @@ impl Plan {
     }
 
     fn sort_rows(&self, rows: &mut [PendingRow]) {
-        rows.sort_by(|a, b| {
+        // Stable, so the order is the same as a sequential sort's whatever the threads.
+        rows.par_sort_by(|a, b| {
             let mut extra = 0;
             for key in &self.order_by {
                 let (x, y) = match &key.target {
