@@ -5,8 +5,8 @@
 //! its text: the top-level fields an event's `eventName` calls for are built, every other
 //! value is skipped by finding where it ends (strings eight bytes at a time, containers 64
 //! bytes at a time in `json_skip`). Skipped values are checked for structure (closed strings
-//! without control characters, matched brackets, well-formed scalars), not token by token;
-//! built values are checked in full.
+//! without control characters, matched brackets; top-level scalars well formed), not token
+//! by token; built values are checked in full. (The caller checks the whole text is UTF-8.)
 
 use std::borrow::Cow;
 use std::collections::HashMap;
