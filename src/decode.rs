@@ -85,14 +85,6 @@ pub fn decode(
     if is_json_lines(body) {
         decode_lines(body, &mut decoded, &mut visit);
     } else {
-        // The scanner checks the text of the values it builds; the rest is checked here, at
-        // a fraction of the cost, so a file with invalid UTF-8 is refused whatever is read.
-        if let Err(e) = std::str::from_utf8(body) {
-            return Err(DecodeError::InvalidJson(format!(
-                "invalid UTF-8 at byte {}",
-                start + e.valid_up_to()
-            )));
-        }
         let document = projection.read_document(body);
         let other_shape = match document.map_err(|e| DecodeError::InvalidJson(e.to_string()))? {
             // The delivery format, nearly all of the volume.

@@ -104,6 +104,7 @@ fn end_of(
 
 /// Bit `i` set where byte `i` of a block is a quote, a backslash, an opening bracket
 /// (`{` or `[`), a closing one, or a control character (below 0x20).
+#[derive(Default)]
 struct Masks {
     quote: u64,
     backslash: u64,
@@ -119,13 +120,7 @@ impl Masks {
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
             _mm_or_si128, _mm_set1_epi8,
         };
-        let mut masks = Masks {
-            quote: 0,
-            backslash: 0,
-            open: 0,
-            close: 0,
-            control: 0,
-        };
+        let mut masks = Masks::default();
         for lane in 0..4 {
             // SAFETY: SSE2 is part of every x86-64 CPU; the load reads 16 bytes at
             // 16 * lane of a 64-byte array, in bounds, and needs no alignment.
@@ -158,13 +153,7 @@ impl Masks {
 
     #[cfg(not(target_arch = "x86_64"))]
     fn of(block: &[u8; 64]) -> Masks {
-        let mut masks = Masks {
-            quote: 0,
-            backslash: 0,
-            open: 0,
-            close: 0,
-            control: 0,
-        };
+        let mut masks = Masks::default();
         for (i, byte) in block.iter().enumerate() {
             let bit = 1u64 << i;
             match byte {

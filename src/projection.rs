@@ -6,7 +6,8 @@
 //! value is skipped by finding where it ends (strings eight bytes at a time, containers 64
 //! bytes at a time in `json_skip`). Skipped values are checked for structure (closed strings
 //! without control characters, matched brackets; top-level scalars well formed), not token
-//! by token; built values are checked in full. (The caller checks the whole text is UTF-8.)
+//! by token; built values are checked in full. The whole text is checked to be UTF-8 first,
+//! once, so strings are borrowed from it without a check each.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -136,7 +137,7 @@ struct Span<'i> {
     start: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 struct Trie {
     whole: bool,
     children: Vec<(String, Trie)>,
@@ -300,7 +301,12 @@ impl Projection {
 
     /// Reads `text` as far as telling its shape; the events of a `Records` document come
     /// back with only the projected fields.
+    /// The whole text must be UTF-8, whatever is read of it.
     pub fn read_document<'i>(&self, text: &'i [u8]) -> Result<Document<'i>, SyntaxError> {
+        let text = std::str::from_utf8(text).map_err(|e| SyntaxError {
+            reason: "invalid UTF-8",
+            offset: e.valid_up_to(),
+        })?;
         let mut scanner = Scanner { text, at: 0 };
         if scanner.peek() != Some(b'{') {
             return Ok(Document::Other);
@@ -336,7 +342,7 @@ impl Projection {
 
     /// Reads one JSON value (an event) keeping only the projected fields.
     #[cfg(test)]
-    fn read_value<'i>(&self, text: &'i [u8]) -> Result<BorrowedValue<'i>, SyntaxError> {
+    fn read_value<'i>(&self, text: &'i str) -> Result<BorrowedValue<'i>, SyntaxError> {
         let mut scanner = Scanner { text, at: 0 };
         let value = scanner.projected(&self.root, 0)?;
         match scanner.peek() {
@@ -346,13 +352,18 @@ impl Projection {
     }
 }
 
-#[derive(Clone)]
+/// A cursor over a document already known to be UTF-8, so the strings it hands out need no
+/// second check.
 struct Scanner<'i> {
-    text: &'i [u8],
+    text: &'i str,
     at: usize,
 }
 
 impl<'i> Scanner<'i> {
+    fn bytes(&self) -> &'i [u8] {
+        self.text.as_bytes()
+    }
+
     fn fail<T>(&self, reason: &'static str) -> Result<T, SyntaxError> {
         Err(SyntaxError {
             reason,
@@ -362,7 +373,7 @@ impl<'i> Scanner<'i> {
 
     /// The next byte that is not whitespace, left unconsumed.
     fn peek(&mut self) -> Option<u8> {
-        while let Some(&byte) = self.text.get(self.at) {
+        while let Some(&byte) = self.bytes().get(self.at) {
             if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
                 return Some(byte);
             }
@@ -487,11 +498,12 @@ impl<'i> Scanner<'i> {
             });
             if child == triage.event_name {
                 // A second eventName (in another case, say) may be the one a query reads.
-                let asked = triage.keep_for(scanner.clone().value(depth + 1)?);
+                let asked = triage.keep_for(scanner.value(depth + 1)?);
                 keep = if named { keep.or(asked) } else { asked };
                 named = true;
+            } else {
+                scanner.skip_value(depth + 1)?;
             }
-            scanner.skip_value(depth + 1)?;
             Ok(!(named && matches!(keep, Keep::Always) && triage.always_seen(spans)))
         })?;
         let mut object = Object::with_capacity_and_hasher(spans.len(), Default::default());
@@ -564,7 +576,7 @@ impl<'i> Scanner<'i> {
 
     /// Moves past the object or array here: brackets are matched, strings jumped over.
     fn skip_container(&mut self, depth: usize) -> Result<(), SyntaxError> {
-        let end = container_end(self.text, self.at, MAX_DEPTH.saturating_sub(depth));
+        let end = container_end(self.bytes(), self.at, MAX_DEPTH.saturating_sub(depth));
         self.at = self.skip_result(end)?;
         Ok(())
     }
@@ -575,8 +587,8 @@ impl<'i> Scanner<'i> {
                 SkipError::Mismatched(at) => ("mismatched bracket", at),
                 SkipError::TooDeep(at) => ("nested too deeply", at),
                 SkipError::ControlCharacter(at) => ("control character in a string", at),
-                SkipError::UnterminatedString => ("unterminated string", self.text.len()),
-                SkipError::Unterminated => ("unexpected end of the document", self.text.len()),
+                SkipError::UnterminatedString => ("unterminated string", self.bytes().len()),
+                SkipError::Unterminated => ("unexpected end of the document", self.bytes().len()),
             };
             SyntaxError { reason, offset }
         })
@@ -584,38 +596,39 @@ impl<'i> Scanner<'i> {
 
     /// Moves past the end of the object the scanner is in, between two members.
     fn skip_object_rest(&mut self, depth: usize) -> Result<(), SyntaxError> {
-        let end = object_rest_end(self.text, self.at, MAX_DEPTH.saturating_sub(depth));
+        let end = object_rest_end(self.bytes(), self.at, MAX_DEPTH.saturating_sub(depth));
         self.at = self.skip_result(end)?;
         Ok(())
     }
 
     /// The raw text of the string that starts here (without quotes), and whether it holds
     /// escapes.
-    fn string_span(&mut self) -> Result<(&'i [u8], bool), SyntaxError> {
+    fn string_span(&mut self) -> Result<(&'i str, bool), SyntaxError> {
         let start = self.at + 1;
         let mut at = start;
         let mut escaped = false;
         loop {
-            match string_stop(&self.text[at..]) {
-                Some(offset) if self.text[at + offset] == b'"' => {
+            match string_stop(&self.bytes()[at..]) {
+                Some(offset) if self.bytes()[at + offset] == b'"' => {
                     self.at = at + offset + 1;
+                    // Both ends are next to an ASCII quote: always character boundaries.
                     return Ok((&self.text[start..at + offset], escaped));
                 }
-                Some(offset) if self.text[at + offset] < 0x20 => {
+                Some(offset) if self.bytes()[at + offset] < 0x20 => {
                     self.at = at + offset;
                     return self.fail("control character in a string");
                 }
                 Some(offset) => {
                     escaped = true;
                     at += offset + 2;
-                    if at > self.text.len() {
+                    if at > self.bytes().len() {
                         break;
                     }
                 }
                 None => break,
             }
         }
-        self.at = self.text.len();
+        self.at = self.bytes().len();
         self.fail("unterminated string")
     }
 
@@ -628,13 +641,13 @@ impl<'i> Scanner<'i> {
     /// `true`, `false`, `null` or a number.
     fn scalar(&mut self) -> Result<StaticNode, SyntaxError> {
         let start = self.at;
-        let len = self.text[start..]
+        let len = self.bytes()[start..]
             .iter()
             .position(
                 |b| !matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'+' | b'-' | b'.'),
             )
-            .unwrap_or(self.text.len() - start);
-        let token = &self.text[start..start + len];
+            .unwrap_or(self.bytes().len() - start);
+        let token = &self.bytes()[start..start + len];
         let node = match token {
             b"true" => Some(StaticNode::Bool(true)),
             b"false" => Some(StaticNode::Bool(false)),
@@ -656,7 +669,7 @@ impl<'i> Scanner<'i> {
 /// An object key as it stands in the text: turned into a string only when it is kept.
 #[derive(Clone, Copy)]
 struct RawKey<'i> {
-    raw: &'i [u8],
+    raw: &'i str,
     escaped: bool,
     offset: usize,
 }
@@ -674,22 +687,20 @@ impl<'i> RawKey<'i> {
         Ok(if self.escaped {
             trie.child(self.text()?.as_bytes())
         } else {
-            trie.child(self.raw)
+            trie.child(self.raw.as_bytes())
         })
     }
 }
 
 /// The text of a string body found at `offset`.
-fn string_text(raw: &[u8], escaped: bool, offset: usize) -> Result<Cow<'_, str>, SyntaxError> {
-    let invalid = |reason| SyntaxError { reason, offset };
+fn string_text(raw: &str, escaped: bool, offset: usize) -> Result<Cow<'_, str>, SyntaxError> {
     if !escaped {
-        return std::str::from_utf8(raw)
-            .map(Cow::Borrowed)
-            .map_err(|_| invalid("invalid UTF-8 in a string"));
+        return Ok(Cow::Borrowed(raw));
     }
-    unescape(raw)
-        .map(Cow::Owned)
-        .ok_or_else(|| invalid("invalid escape in a string"))
+    unescape(raw.as_bytes()).map(Cow::Owned).ok_or(SyntaxError {
+        reason: "invalid escape in a string",
+        offset,
+    })
 }
 
 /// Where the first byte that ends a run of plain string text is: `"`, `\\` or a control
@@ -804,7 +815,7 @@ mod tests {
     }
 
     fn projected(paths: &[&str], json: &str) -> String {
-        to_json(&projection(paths).read_value(json.as_bytes()).unwrap())
+        to_json(&projection(paths).read_value(json).unwrap())
     }
 
     fn simd_json_dom(json: &str) -> String {
@@ -848,11 +859,7 @@ mod tests {
             " { \"spaced\" : [ 1 , 2 ] , \"x\" : false } ",
         ] {
             assert_eq!(
-                to_json(
-                    &Projection::everything()
-                        .read_value(json.as_bytes())
-                        .unwrap()
-                ),
+                to_json(&Projection::everything().read_value(json).unwrap()),
                 simd_json_dom(json),
                 "{json}"
             );
@@ -941,7 +948,7 @@ mod tests {
         let bad_utf8 = b"{\"Records\":[{\"eventName\":\"\xff\"}]}";
         assert_eq!(
             only_names.read_document(bad_utf8).unwrap_err().reason,
-            "invalid UTF-8 in a string"
+            "invalid UTF-8"
         );
     }
 
