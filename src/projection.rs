@@ -38,6 +38,8 @@ struct Triage {
     event_name: usize,
     /// Per child of the root: built for every event.
     always: Vec<bool>,
+    /// `always` as bits: what an event must have shown before the rest is jumped over.
+    must_see: u64,
     /// Per event name, per child of the root: built for events of that name as well.
     by_name: HashMap<String, Vec<bool>>,
     /// Per condition on the name, per child of the root: built for events it accepts.
@@ -120,14 +122,22 @@ impl Triage {
             Keep::Everything => true,
         }
     }
+}
 
-    /// Whether every child kept of every event is among `spans`.
-    fn always_seen(&self, spans: &[Span<'_>]) -> bool {
-        self.always
-            .iter()
-            .enumerate()
-            .all(|(child, &kept)| !kept || spans.iter().any(|s| s.child == child))
-    }
+/// The children `kept` says, as bits for `seen_bit`; a child past the 64th has no bit, so
+/// an event that keeps one of every event is never jumped over.
+fn must_see(kept: &[bool]) -> u64 {
+    kept.iter()
+        .enumerate()
+        .filter(|(_, kept)| **kept)
+        .fold(0, |bits, (child, _)| {
+            bits | seen_bit(child).unwrap_or(u64::MAX)
+        })
+}
+
+/// The bit that marks `child` as seen in an event, for the first 64 children.
+fn seen_bit(child: usize) -> Option<u64> {
+    1u64.checked_shl(u32::try_from(child).ok()?)
 }
 
 /// A kept top-level field found in an event, to build once the event is triaged.
@@ -135,6 +145,23 @@ struct Span<'i> {
     child: usize,
     key: RawKey<'i>,
     start: usize,
+}
+
+/// An event's key as the previous event had it at the same position: the events of a file
+/// mostly list their keys in the same order, so one comparison of the raw bytes recognises
+/// it without reading it as a string and looking it up.
+#[derive(Clone, Copy)]
+struct KeyGuess<'i> {
+    /// The key with its quotes, as it stood in the text; never one holding escapes.
+    quoted: &'i [u8],
+    child: Option<usize>,
+}
+
+/// What reading the events of one document reuses from event to event.
+#[derive(Default)]
+struct EventScratch<'i> {
+    spans: Vec<Span<'i>>,
+    guesses: Vec<KeyGuess<'i>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -263,9 +290,11 @@ impl Projection {
         if self.root.whole {
             return self;
         }
+        let always = kept(always);
         self.triage = Some(Triage {
             event_name,
-            always: kept(always),
+            must_see: must_see(&always),
+            always,
             by_name: by_name
                 .iter()
                 .map(|(name, paths)| (name.clone(), kept(paths)))
@@ -312,7 +341,7 @@ impl Projection {
             return Ok(Document::Other);
         }
         let mut found = None;
-        let mut spans = Vec::new();
+        let mut scratch = EventScratch::default();
         scanner.entries(0, |scanner, key| {
             if found.is_some() || !key.text()?.eq_ignore_ascii_case("Records") {
                 return scanner.skip_value(1);
@@ -324,7 +353,7 @@ impl Projection {
             let mut events = Vec::new();
             scanner.items(1, |scanner| {
                 if scanner.peek() == Some(b'{') {
-                    events.push(Some(scanner.event(self, &mut spans, 2)?));
+                    events.push(Some(scanner.event(self, &mut scratch, 2)?));
                     Ok(())
                 } else {
                     events.push(None);
@@ -398,14 +427,18 @@ impl<'i> Scanner<'i> {
         depth: usize,
         mut each: impl FnMut(&mut Self, RawKey<'i>) -> Result<(), SyntaxError>,
     ) -> Result<(), SyntaxError> {
-        self.entries_while(depth, |scanner, key| each(scanner, key).map(|()| true))
+        self.entries_while(depth, Self::raw_key, |scanner, key| {
+            each(scanner, key).map(|()| true)
+        })
     }
 
-    /// As `entries`, but once `each` answers `false` the rest of the object is skipped.
-    fn entries_while(
+    /// As `entries`, with each key read by `key` (at its opening quote); once `each`
+    /// answers `false` the rest of the object is skipped.
+    fn entries_while<K>(
         &mut self,
         depth: usize,
-        mut each: impl FnMut(&mut Self, RawKey<'i>) -> Result<bool, SyntaxError>,
+        mut key: impl FnMut(&mut Self) -> Result<K, SyntaxError>,
+        mut each: impl FnMut(&mut Self, K) -> Result<bool, SyntaxError>,
     ) -> Result<(), SyntaxError> {
         self.eat(b'{', "expected an object")?;
         if self.peek() == Some(b'}') {
@@ -419,13 +452,7 @@ impl<'i> Scanner<'i> {
             if self.peek() != Some(b'"') {
                 return self.fail("expected a key");
             }
-            let offset = self.at;
-            let (raw, escaped) = self.string_span()?;
-            let key = RawKey {
-                raw,
-                escaped,
-                offset,
-            };
+            let key = key(self)?;
             self.eat(b':', "expected ':' after a key")?;
             self.peek();
             if !each(self, key)? {
@@ -440,6 +467,55 @@ impl<'i> Scanner<'i> {
                 _ => return self.fail("expected ',' or '}' in an object"),
             }
         }
+    }
+
+    /// The key whose opening quote is here.
+    fn raw_key(&mut self) -> Result<RawKey<'i>, SyntaxError> {
+        let offset = self.at;
+        let (raw, escaped) = self.string_span()?;
+        Ok(RawKey {
+            raw,
+            escaped,
+            offset,
+        })
+    }
+
+    /// The key whose opening quote is here, the `position`th of its event, and the child
+    /// of `root` it names: guessed from the previous event's key at that position, or read
+    /// and looked up (and then the guess for the next event).
+    fn event_key(
+        &mut self,
+        root: &Trie,
+        guesses: &mut Vec<KeyGuess<'i>>,
+        position: usize,
+    ) -> Result<(RawKey<'i>, Option<usize>), SyntaxError> {
+        let offset = self.at;
+        if let Some(guess) = guesses.get(position)
+            && self.bytes()[offset..].starts_with(guess.quoted)
+        {
+            self.at += guess.quoted.len();
+            // Between two ASCII quotes: character boundaries.
+            let raw = &self.text[offset + 1..self.at - 1];
+            let key = RawKey {
+                raw,
+                escaped: false,
+                offset,
+            };
+            return Ok((key, guess.child));
+        }
+        let key = self.raw_key()?;
+        let child = key.child_index(root)?;
+        if !key.escaped {
+            let guess = KeyGuess {
+                quoted: &self.bytes()[offset..self.at],
+                child,
+            };
+            match guesses.get_mut(position) {
+                Some(old) => *old = guess,
+                None => guesses.push(guess),
+            }
+        }
+        Ok((key, child))
     }
 
     /// Calls `each` with the scanner on every element of the array that starts here.
@@ -473,7 +549,7 @@ impl<'i> Scanner<'i> {
     fn event(
         &mut self,
         projection: &Projection,
-        spans: &mut Vec<Span<'i>>,
+        scratch: &mut EventScratch<'i>,
         depth: usize,
     ) -> Result<BorrowedValue<'i>, SyntaxError> {
         let root = &projection.root;
@@ -483,11 +559,18 @@ impl<'i> Scanner<'i> {
         // First where the kept fields are, then, knowing the event's name, which to build.
         // Once the name asks for nothing more than every event keeps and those fields have
         // been seen, the rest of the event is jumped over.
+        let EventScratch { spans, guesses } = scratch;
         spans.clear();
+        let mut seen = 0u64;
         let mut keep = Keep::Always;
         let mut named = false;
-        self.entries_while(depth, |scanner, key| {
-            let Some(child) = key.child_index(root)? else {
+        let mut position = 0;
+        let key = |scanner: &mut Self| {
+            position += 1;
+            scanner.event_key(root, guesses, position - 1)
+        };
+        self.entries_while(depth, key, |scanner, (key, child)| {
+            let Some(child) = child else {
                 scanner.skip_value(depth + 1)?;
                 return Ok(true);
             };
@@ -496,6 +579,7 @@ impl<'i> Scanner<'i> {
                 key,
                 start: scanner.at,
             });
+            seen |= seen_bit(child).unwrap_or(0);
             if child == triage.event_name {
                 // A second eventName (in another case, say) may be the one a query reads.
                 let asked = triage.keep_for(scanner.value(depth + 1)?);
@@ -504,7 +588,9 @@ impl<'i> Scanner<'i> {
             } else {
                 scanner.skip_value(depth + 1)?;
             }
-            Ok(!(named && matches!(keep, Keep::Always) && triage.always_seen(spans)))
+            Ok(!(named
+                && matches!(keep, Keep::Always)
+                && seen & triage.must_see == triage.must_see))
         })?;
         let mut object = Object::with_capacity_and_hasher(spans.len(), Default::default());
         for span in spans.iter() {
@@ -1076,6 +1162,38 @@ mod tests {
         assert_eq!(
             to_json(events[0].as_ref().unwrap()),
             r#"{"awsRegion":"r","errorMessage":"x"}"#
+        );
+    }
+
+    #[test]
+    fn keys_guessed_from_the_previous_event_are_checked_byte_for_byte() {
+        let kept = ["eventName", "awsRegion"].map(FieldPath::parse);
+        let kept: Vec<&FieldPath> = kept.iter().collect();
+        let projection = Projection::of(kept.iter().copied()).triage(&kept, &HashMap::new(), &[]);
+        let text = br#"{"Records":[
+            {"eventName":"A","awsRegion":"r1","x":1},
+            {"awsRegion":"r2","eventName":"B","x":2},
+            {"eventNameX":"no","eventName":"C","awsRegion":"r3"},
+            {"event\u004eame":"D","awsRegion":"r4"},
+            {"EventName":"E","awsRegion":"r5"},
+            {"eventName":"F","awsRegion":"r6"}]}"#;
+        let Ok(Document::Records(events)) = projection.read_document(text) else {
+            panic!("not read as Records");
+        };
+        let events: Vec<_> = events
+            .iter()
+            .map(|e| to_json(e.as_ref().unwrap()))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                r#"{"awsRegion":"r1","eventName":"A"}"#,
+                r#"{"awsRegion":"r2","eventName":"B"}"#,
+                r#"{"awsRegion":"r3","eventName":"C"}"#,
+                r#"{"awsRegion":"r4","eventName":"D"}"#,
+                r#"{"EventName":"E","awsRegion":"r5"}"#,
+                r#"{"awsRegion":"r6","eventName":"F"}"#,
+            ]
         );
     }
 
