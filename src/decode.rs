@@ -6,7 +6,7 @@
 
 use simd_json::BorrowedValue;
 
-use crate::projection::{Document, Projection};
+use crate::projection::{Document, Element, Projection};
 use crate::record::{Record, object_get};
 
 /// simd-json, which reads the shapes other than `Records`, addresses its input with 32-bit
@@ -88,8 +88,14 @@ pub fn decode(
         let document = projection.read_document(body);
         let other_shape = match document.map_err(|e| DecodeError::InvalidJson(e.to_string()))? {
             // The delivery format, nearly all of the volume.
-            Document::Records(events) => {
-                decode_records(&events, &mut decoded, &mut visit);
+            Document::Records {
+                elements,
+                unknown_version,
+            } => {
+                if let Some(version) = unknown_version {
+                    note_unknown_version(&version, &mut decoded);
+                }
+                decode_records(&elements, &mut decoded, &mut visit);
                 false
             }
             Document::RecordsNotArray => {
@@ -120,19 +126,21 @@ pub fn inflate(raw: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
 }
 
 fn decode_records(
-    events: &[Option<BorrowedValue<'_>>],
+    elements: &[Element<'_>],
     decoded: &mut Decoded,
     visit: &mut impl FnMut(Record<'_, '_>),
 ) {
-    for (index, event) in events.iter().enumerate() {
-        match event {
-            Some(event) => emit(event, decoded, visit),
-            None => decoded
+    let keeping_nothing = BorrowedValue::Object(Box::default());
+    for (index, element) in elements.iter().enumerate() {
+        match element {
+            Element::Event(event) => emit(event, decoded, visit),
+            Element::EventKeepingNothing => emit(&keeping_nothing, decoded, visit),
+            Element::NotAnObject => decoded
                 .problems
                 .push(format!("Records[{index}] is not a JSON object")),
         }
     }
-    if events.is_empty() {
+    if elements.is_empty() {
         decoded
             .warnings
             .push("\"Records\" is empty: no events".into());
@@ -293,8 +301,15 @@ fn visit_event_or_envelope(
 fn emit(event: &BorrowedValue<'_>, decoded: &mut Decoded, visit: &mut impl FnMut(Record<'_, '_>)) {
     decoded.events += 1;
     let record = Record::new(event);
-    if let Some(version) = record.str_field("eventVersion")
-        && !version.starts_with("1.")
+    if let Some(version) = record.str_field("eventVersion") {
+        note_unknown_version(version, decoded);
+    }
+    visit(record);
+}
+
+/// Warns, once per object, of an event version other than 1.x.
+fn note_unknown_version(version: &str, decoded: &mut Decoded) {
+    if !version.starts_with("1.")
         && decoded
             .warnings
             .iter()
@@ -304,7 +319,6 @@ fn emit(event: &BorrowedValue<'_>, decoded: &mut Decoded, visit: &mut impl FnMut
             "eventVersion {version:?} is unknown: fields are read as in 1.x"
         ));
     }
-    visit(record);
 }
 
 fn looks_like_event(value: &BorrowedValue<'_>) -> bool {
@@ -448,5 +462,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(decoded.warnings.len(), 1, "{:?}", decoded.warnings);
+    }
+
+    #[test]
+    fn versions_are_checked_where_no_query_reads_them() {
+        let name = crate::record::FieldPath::parse("eventName");
+        let triaged = Projection::of([&name]).triage(&[], &Default::default(), &[]);
+        let text = br#"{"Records":[{"eventVersion":"1.08","eventName":"A"},{"eventName":"B","eventVersion":"2.0","x":1}]}"#;
+        let mut events = 0;
+        let decoded = decode(text.to_vec(), &triaged, |_| events += 1).unwrap();
+        assert_eq!((events, decoded.events), (2, 2));
+        assert_eq!(
+            decoded.warnings,
+            ["eventVersion \"2.0\" is unknown: fields are read as in 1.x"]
+        );
     }
 }

@@ -36,6 +36,9 @@ pub struct Projection {
 struct Triage {
     /// The root's child that is `eventName`.
     event_name: usize,
+    /// The root's child that is `eventVersion`: checked in every event, built only when
+    /// some path asks for it.
+    version: usize,
     /// Per child of the root: built for every event.
     always: Vec<bool>,
     /// `always` as bits: what an event must have shown before the rest is jumped over.
@@ -162,6 +165,7 @@ struct KeyGuess<'i> {
 struct EventScratch<'i> {
     spans: Vec<Span<'i>>,
     guesses: Vec<KeyGuess<'i>>,
+    unknown_version: Option<Cow<'i, str>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -219,12 +223,28 @@ fn name_slot(name: &[u8]) -> usize {
 /// What the top level of a JSON document turned out to be.
 #[derive(Debug)]
 pub enum Document<'i> {
-    /// `{"Records":[...]}`: each element projected, `None` where it is not an object.
-    Records(Vec<Option<BorrowedValue<'i>>>),
+    /// `{"Records":[...]}`: each element projected.
+    Records {
+        elements: Vec<Element<'i>>,
+        /// The first `eventVersion` that is not 1.x, when the projection triages events.
+        unknown_version: Option<Cow<'i, str>>,
+    },
     /// `Records` is there but is not an array.
     RecordsNotArray,
     /// Any other shape, for a full parser to read.
     Other,
+}
+
+/// One element of a `Records` array.
+#[derive(Debug)]
+pub enum Element<'i> {
+    /// An event (an object), with the fields kept of it.
+    Event(BorrowedValue<'i>),
+    /// An event of which no field is kept: most of them, for most queries, and not worth an
+    /// empty object each.
+    EventKeepingNothing,
+    /// Not an object.
+    NotAnObject,
 }
 
 /// Where and why a document is not JSON.
@@ -258,15 +278,23 @@ impl Projection {
 
     /// Keeps, of each event, only the top-level fields of `always`, those `by_name` lists
     /// for its `eventName` and those of each test in `by_test` that accepts the name; an
-    /// event whose name is not a string or null keeps everything. The rest of an event is
-    /// skipped once its name and the fields of `always` have been seen. What is kept must
-    /// include `eventName` and every path given here.
+    /// event whose name is not a string or null keeps everything. Every event's
+    /// `eventVersion` is checked (`Document::Records` names the first unknown one). The
+    /// rest of an event is skipped once its name, its version and the fields of `always`
+    /// have been seen. What is kept must include `eventName` and every path given here.
     pub fn triage(
         mut self,
         always: &[&FieldPath],
         by_name: &HashMap<String, Vec<&FieldPath>>,
         by_test: &[(NameTest, Vec<&FieldPath>)],
     ) -> Projection {
+        if self.root.whole {
+            return self;
+        }
+        let version = match self.root.child(b"eventVersion") {
+            Some(child) => child,
+            None => self.root.add_child("eventVersion"),
+        };
         let children = &self.root.children;
         let kept = |paths: &[&FieldPath]| {
             let mut kept = vec![false; children.len()];
@@ -287,13 +315,11 @@ impl Projection {
         else {
             return self;
         };
-        if self.root.whole {
-            return self;
-        }
         let always = kept(always);
         self.triage = Some(Triage {
             event_name,
-            must_see: must_see(&always),
+            version,
+            must_see: must_see(&always) | seen_bit(version).unwrap_or(u64::MAX),
             always,
             by_name: by_name
                 .iter()
@@ -350,17 +376,20 @@ impl Projection {
                 found = Some(Document::RecordsNotArray);
                 return scanner.skip_value(1);
             }
-            let mut events = Vec::new();
+            let mut elements = Vec::new();
             scanner.items(1, |scanner| {
                 if scanner.peek() == Some(b'{') {
-                    events.push(Some(scanner.event(self, &mut scratch, 2)?));
+                    elements.push(scanner.event(self, &mut scratch, 2)?);
                     Ok(())
                 } else {
-                    events.push(None);
+                    elements.push(Element::NotAnObject);
                     scanner.skip_value(2)
                 }
             })?;
-            found = Some(Document::Records(events));
+            found = Some(Document::Records {
+                elements,
+                unknown_version: scratch.unknown_version.take(),
+            });
             Ok(())
         })?;
         if scanner.peek().is_some() {
@@ -551,15 +580,19 @@ impl<'i> Scanner<'i> {
         projection: &Projection,
         scratch: &mut EventScratch<'i>,
         depth: usize,
-    ) -> Result<BorrowedValue<'i>, SyntaxError> {
+    ) -> Result<Element<'i>, SyntaxError> {
         let root = &projection.root;
         let Some(triage) = &projection.triage else {
-            return self.projected(root, depth);
+            return self.projected(root, depth).map(Element::Event);
         };
         // First where the kept fields are, then, knowing the event's name, which to build.
         // Once the name asks for nothing more than every event keeps and those fields have
         // been seen, the rest of the event is jumped over.
-        let EventScratch { spans, guesses } = scratch;
+        let EventScratch {
+            spans,
+            guesses,
+            unknown_version,
+        } = scratch;
         spans.clear();
         let mut seen = 0u64;
         let mut keep = Keep::Always;
@@ -585,6 +618,12 @@ impl<'i> Scanner<'i> {
                 let asked = triage.keep_for(scanner.value(depth + 1)?);
                 keep = if named { keep.or(asked) } else { asked };
                 named = true;
+            } else if child == triage.version {
+                if let BorrowedValue::String(version) = scanner.value(depth + 1)?
+                    && !version.starts_with("1.")
+                {
+                    unknown_version.get_or_insert(version);
+                }
             } else {
                 scanner.skip_value(depth + 1)?;
             }
@@ -592,18 +631,20 @@ impl<'i> Scanner<'i> {
                 && matches!(keep, Keep::Always)
                 && seen & triage.must_see == triage.must_see))
         })?;
+        spans.retain(|span| triage.wanted(keep, span.child));
+        if spans.is_empty() {
+            return Ok(Element::EventKeepingNothing);
+        }
         let mut object = Object::with_capacity_and_hasher(spans.len(), Default::default());
         for span in spans.iter() {
-            if triage.wanted(keep, span.child) {
-                let mut value = Scanner {
-                    text: self.text,
-                    at: span.start,
-                };
-                let built = value.projected(&root.children[span.child].1, depth + 1)?;
-                object.insert(span.key.text()?, built);
-            }
+            let mut value = Scanner {
+                text: self.text,
+                at: span.start,
+            };
+            let built = value.projected(&root.children[span.child].1, depth + 1)?;
+            object.insert(span.key.text()?, built);
         }
-        Ok(BorrowedValue::Object(Box::new(object)))
+        Ok(Element::Event(BorrowedValue::Object(Box::new(object))))
     }
 
     /// The value here, keeping only what `trie` selects below an object.
@@ -891,6 +932,15 @@ mod tests {
     use super::*;
     use crate::record::to_json;
 
+    /// An element as the JSON kept of it (`{}` for an event keeping nothing).
+    fn kept(element: &Element<'_>) -> Option<String> {
+        match element {
+            Element::Event(event) => Some(to_json(event)),
+            Element::EventKeepingNothing => Some("{}".to_owned()),
+            Element::NotAnObject => None,
+        }
+    }
+
     fn projection(paths: &[&str]) -> Projection {
         Projection::of(
             &paths
@@ -955,11 +1005,12 @@ mod tests {
     #[test]
     fn a_records_document_yields_its_events_and_non_objects_as_gaps() {
         let text = br#"{"Records":[{"eventName":"A","skip":{"x":[1,"}"]}},"junk",{"eventName":"B"}],"tail":1}"#;
-        let Document::Records(events) = projection(&["eventName"]).read_document(text).unwrap()
+        let Document::Records { elements, .. } =
+            projection(&["eventName"]).read_document(text).unwrap()
         else {
             panic!("not read as Records");
         };
-        let names: Vec<_> = events.iter().map(|e| e.as_ref().map(to_json)).collect();
+        let names: Vec<_> = elements.iter().map(kept).collect();
         assert_eq!(
             names,
             [
@@ -969,7 +1020,7 @@ mod tests {
             ]
         );
         let shape = |text: &[u8]| match Projection::everything().read_document(text).unwrap() {
-            Document::Records(_) => "records",
+            Document::Records { .. } => "records",
             Document::RecordsNotArray => "not an array",
             Document::Other => "other",
         };
@@ -1083,13 +1134,10 @@ mod tests {
             {"eventTime":"t3","errorMessage":"no name"},
             {"eventTime":"t4","eventName":null,"errorMessage":"null name"},
             {"eventTime":"t5","eventName":7,"errorMessage":"odd name"}]}"#;
-        let Document::Records(events) = projection.read_document(text).unwrap() else {
+        let Document::Records { elements, .. } = projection.read_document(text).unwrap() else {
             panic!("not read as Records");
         };
-        let events: Vec<_> = events
-            .iter()
-            .map(|e| to_json(e.as_ref().unwrap()))
-            .collect();
+        let events: Vec<_> = elements.iter().map(|e| kept(e).unwrap()).collect();
         assert_eq!(
             events,
             [
@@ -1120,7 +1168,7 @@ mod tests {
             &[],
         );
         let read = |text: &str| match projection.read_document(text.as_bytes()) {
-            Ok(Document::Records(events)) => Ok(to_json(events[0].as_ref().unwrap())),
+            Ok(Document::Records { elements, .. }) => Ok(kept(&elements[0]).unwrap()),
             Ok(_) => panic!("not read as Records"),
             Err(e) => Err(e.reason),
         };
@@ -1156,20 +1204,20 @@ mod tests {
             Projection::of([&region, &name, &message]).triage(&[&region], &by_name, &[]);
         let text =
             br#"{"Records":[{"awsRegion":"r","eventName":"ConsoleLogin","errorMessage":"x"}]}"#;
-        let Ok(Document::Records(events)) = projection.read_document(text) else {
+        let Ok(Document::Records { elements, .. }) = projection.read_document(text) else {
             panic!("not read as Records");
         };
         assert_eq!(
-            to_json(events[0].as_ref().unwrap()),
+            kept(&elements[0]).unwrap(),
             r#"{"awsRegion":"r","errorMessage":"x"}"#
         );
     }
 
     #[test]
     fn keys_guessed_from_the_previous_event_are_checked_byte_for_byte() {
-        let kept = ["eventName", "awsRegion"].map(FieldPath::parse);
-        let kept: Vec<&FieldPath> = kept.iter().collect();
-        let projection = Projection::of(kept.iter().copied()).triage(&kept, &HashMap::new(), &[]);
+        let paths = ["eventName", "awsRegion"].map(FieldPath::parse);
+        let always: Vec<&FieldPath> = paths.iter().collect();
+        let projection = Projection::of(paths.iter()).triage(&always, &HashMap::new(), &[]);
         let text = br#"{"Records":[
             {"eventName":"A","awsRegion":"r1","x":1},
             {"awsRegion":"r2","eventName":"B","x":2},
@@ -1177,13 +1225,10 @@ mod tests {
             {"event\u004eame":"D","awsRegion":"r4"},
             {"EventName":"E","awsRegion":"r5"},
             {"eventName":"F","awsRegion":"r6"}]}"#;
-        let Ok(Document::Records(events)) = projection.read_document(text) else {
+        let Ok(Document::Records { elements, .. }) = projection.read_document(text) else {
             panic!("not read as Records");
         };
-        let events: Vec<_> = events
-            .iter()
-            .map(|e| to_json(e.as_ref().unwrap()))
-            .collect();
+        let events: Vec<_> = elements.iter().map(|e| kept(e).unwrap()).collect();
         assert_eq!(
             events,
             [

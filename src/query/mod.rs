@@ -114,14 +114,13 @@ impl QuerySet {
         &self.queries
     }
 
-    /// The fields the set reads, plus those the scan reads of every event (its version;
-    /// its time when the scan has a window: `timed`; its account and region unless the
-    /// object's key says them: `located`) and those every evaluated event needs (identity,
-    /// suppressions): what decoding must keep of each event, told apart by the event names
-    /// the queries ask for.
+    /// The fields the set reads, plus those the scan reads of every event (its time when
+    /// the scan has a window: `timed`; its account and region unless the object's key says
+    /// them: `located`) and those every evaluated event needs (identity, suppressions):
+    /// what decoding must keep of each event, told apart by the event names the queries ask
+    /// for. (The projection checks each event's version itself.)
     pub fn projection(&self, located: bool, timed: bool) -> Projection {
         let filtered_on: Vec<FieldPath> = [
-            ("eventVersion", true),
             ("eventTime", timed),
             ("recipientAccountId", !located),
             ("awsRegion", !located),
