@@ -44,7 +44,9 @@ struct Triage {
     /// `always` as bits: what an event must have shown before the rest is jumped over.
     must_see: u64,
     /// Per event name, per child of the root: built for events of that name as well.
-    by_name: HashMap<String, Vec<bool>>,
+    /// Looked up for every event: foldhash, not SipHash (names come from the logs, but a
+    /// flood of colliding names only slows the scan down).
+    by_name: foldhash::HashMap<String, Vec<bool>>,
     /// Per condition on the name, per child of the root: built for events it accepts.
     by_test: Vec<(NameTest, Vec<bool>)>,
 }

@@ -34,7 +34,7 @@ struct Dispatch {
     /// Queries that may match whatever the event name.
     always: Vec<usize>,
     /// Queries that name the events they want, by name.
-    by_name: HashMap<String, Vec<usize>>,
+    by_name: foldhash::HashMap<String, Vec<usize>>,
     /// Queries with another condition on the name alone (`LIKE`, `OR`), tried per record.
     by_filter: Vec<(usize, NameFilter)>,
 }
