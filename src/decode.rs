@@ -82,38 +82,40 @@ pub fn decode(
         None => return Err(DecodeError::Empty),
     }
     let body = &mut bytes[start..];
+    // The delivery format, nearly all of the volume, first: telling JSON Lines apart means
+    // looking for a second line, through the whole of a one-line document.
+    let not_one_document = match projection.read_document(body) {
+        Ok(Document::Records {
+            elements,
+            unknown_version,
+        }) => {
+            if let Some(version) = unknown_version {
+                note_unknown_version(&version, &mut decoded);
+            }
+            decode_records(&elements, &mut decoded, &mut visit);
+            return Ok(decoded);
+        }
+        Ok(Document::RecordsNotArray) => {
+            return Err(DecodeError::NotCloudTrail(
+                "\"Records\" is not an array".into(),
+            ));
+        }
+        Ok(Document::Other) => None,
+        Err(e) => Some(e),
+    };
     if is_json_lines(body) {
         decode_lines(body, &mut decoded, &mut visit);
-    } else {
-        let document = projection.read_document(body);
-        let other_shape = match document.map_err(|e| DecodeError::InvalidJson(e.to_string()))? {
-            // The delivery format, nearly all of the volume.
-            Document::Records {
-                elements,
-                unknown_version,
-            } => {
-                if let Some(version) = unknown_version {
-                    note_unknown_version(&version, &mut decoded);
-                }
-                decode_records(&elements, &mut decoded, &mut visit);
-                false
-            }
-            Document::RecordsNotArray => {
-                return Err(DecodeError::NotCloudTrail(
-                    "\"Records\" is not an array".into(),
-                ));
-            }
-            Document::Other => true,
-        };
-        if other_shape {
-            if body.len() > MAX_DOCUMENT_BYTES {
-                return Err(DecodeError::TooLarge(body.len()));
-            }
-            let document = simd_json::to_borrowed_value(body)
-                .map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
-            decode_document(&document, &mut decoded, &mut visit)?;
-        }
+        return Ok(decoded);
     }
+    if let Some(e) = not_one_document {
+        return Err(DecodeError::InvalidJson(e.to_string()));
+    }
+    if body.len() > MAX_DOCUMENT_BYTES {
+        return Err(DecodeError::TooLarge(body.len()));
+    }
+    let document =
+        simd_json::to_borrowed_value(body).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
+    decode_document(&document, &mut decoded, &mut visit)?;
     Ok(decoded)
 }
 
