@@ -4,6 +4,8 @@
 //! JSON Lines, `{"Events":[...]}` from `aws cloudtrail lookup-events`, and envelopes that
 //! carry the event as a JSON string (`CloudTrailEvent`) or under `detail` (EventBridge).
 
+use std::cell::Cell;
+
 use simd_json::BorrowedValue;
 
 use crate::projection::{Document, Element, Projection};
@@ -58,7 +60,43 @@ pub fn decode(
     projection: &Projection,
     mut visit: impl FnMut(Record<'_, '_>),
 ) -> Result<Decoded, DecodeError> {
-    let mut bytes = inflate(raw)?;
+    with_inflated(raw, |bytes| decode_text(bytes, projection, &mut visit))?
+}
+
+/// A buffer larger than this is not kept for the thread's next object.
+const KEPT_BUFFER_BYTES: usize = 256 << 20;
+
+thread_local! {
+    /// What each worker thread inflates into, object after object: a fresh buffer per object
+    /// is pages to fault in and zero every time.
+    static INFLATE_BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Calls `read` with the bytes of `raw`: gunzipped (multi-member too) when it is gzip, as
+/// they are otherwise.
+pub fn with_inflated<T>(
+    mut raw: Vec<u8>,
+    read: impl FnOnce(&mut [u8]) -> T,
+) -> Result<T, DecodeError> {
+    if !crate::inflate::is_gzip(&raw) {
+        return Ok(read(&mut raw));
+    }
+    // Taken, not borrowed: a nested call would only allocate a buffer of its own.
+    let mut buffer = INFLATE_BUFFER.take();
+    let result = crate::inflate::gunzip_into(&raw, &mut buffer)
+        .map(read)
+        .map_err(DecodeError::Gzip);
+    if buffer.capacity() <= KEPT_BUFFER_BYTES {
+        INFLATE_BUFFER.set(buffer);
+    }
+    result
+}
+
+fn decode_text(
+    bytes: &mut [u8],
+    projection: &Projection,
+    mut visit: impl FnMut(Record<'_, '_>),
+) -> Result<Decoded, DecodeError> {
     let mut decoded = Decoded {
         uncompressed_bytes: bytes.len() as u64,
         ..Decoded::default()
@@ -117,14 +155,6 @@ pub fn decode(
         simd_json::to_borrowed_value(body).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
     decode_document(&document, &mut decoded, &mut visit)?;
     Ok(decoded)
-}
-
-/// Gunzips `raw` when it is gzip (multi-member too); plain bytes pass through.
-pub fn inflate(raw: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
-    if !crate::inflate::is_gzip(&raw) {
-        return Ok(raw);
-    }
-    crate::inflate::gunzip(&raw).map_err(DecodeError::Gzip)
 }
 
 fn decode_records(

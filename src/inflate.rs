@@ -22,15 +22,26 @@ pub fn is_gzip(raw: &[u8]) -> bool {
     raw.starts_with(&[0x1f, 0x8b])
 }
 
-/// Decompresses a gzip file (one member or several); `Err` carries flate2's reason.
-pub fn gunzip(raw: &[u8]) -> Result<Vec<u8>, String> {
-    if let Some(out) = single_member(raw) {
-        return Ok(out);
+/// Decompresses a gzip file (one member or several) into `out`, whose allocation is reused
+/// from call to call, and returns the decompressed bytes (`out` may be longer); `Err`
+/// carries flate2's reason.
+pub fn gunzip_into<'o>(raw: &[u8], out: &'o mut Vec<u8>) -> Result<&'o mut [u8], String> {
+    if let Some(size) = single_member(raw, out) {
+        return Ok(&mut out[..size]);
     }
-    let mut out = Vec::with_capacity(trailer_size(raw).min(raw.len().saturating_mul(MAX_RATIO)));
+    out.clear();
+    out.reserve(trailer_size(raw).min(raw.len().saturating_mul(MAX_RATIO)));
     MultiGzDecoder::new(raw)
-        .read_to_end(&mut out)
+        .read_to_end(out)
         .map_err(|e| e.to_string())?;
+    Ok(out.as_mut_slice())
+}
+
+/// Decompresses a gzip file into a new buffer.
+pub fn gunzip(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let size = gunzip_into(raw, &mut out)?.len();
+    out.truncate(size);
     Ok(out)
 }
 
@@ -41,13 +52,17 @@ fn trailer_size(raw: &[u8]) -> usize {
     }
 }
 
-/// The whole of `raw` as one gzip member of the size its trailer says, or `None`.
-fn single_member(raw: &[u8]) -> Option<Vec<u8>> {
+/// Decodes the whole of `raw` as one gzip member of the size its trailer says into the start
+/// of `out` (grown if need be), and returns that size; `None` if it is anything else.
+fn single_member(raw: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     let size = trailer_size(raw);
     if size > raw.len().saturating_mul(MAX_RATIO) {
         return None;
     }
-    let mut out = vec![0u8; size];
+    // Grown, never cleared: what lies past `size` is not read.
+    if out.len() < size {
+        out.resize(size, 0);
+    }
     let (mut consumed, mut produced) = (0usize, 0usize);
     let ok = DECOMPRESSOR.with(|d| {
         // SAFETY: the decompressor is this thread's own and valid for its lifetime; the
@@ -58,7 +73,7 @@ fn single_member(raw: &[u8]) -> Option<Vec<u8>> {
                 raw.as_ptr().cast(),
                 raw.len(),
                 out.as_mut_ptr().cast(),
-                out.len(),
+                size,
                 &mut consumed,
                 &mut produced,
             )
@@ -67,7 +82,7 @@ fn single_member(raw: &[u8]) -> Option<Vec<u8>> {
     });
     // A second member after the first is left unread by libdeflate: only a complete
     // decode of the whole input counts.
-    (ok && consumed == raw.len() && produced == size).then_some(out)
+    (ok && consumed == raw.len() && produced == size).then_some(size)
 }
 
 struct Decompressor(NonNull<libdeflate_decompressor>);
@@ -101,12 +116,14 @@ mod tests {
     #[test]
     fn single_and_multi_member_files_decode_whole() {
         let one = gzip(b"hello world");
-        assert_eq!(single_member(&one).as_deref(), Some(&b"hello world"[..]));
+        let mut out = b"longer leftovers from an earlier file".to_vec();
+        assert_eq!(gunzip_into(&one, &mut out).unwrap(), b"hello world");
         // Two members of the same size: the trailer matches the first member too, so only
         // the consumed-input check keeps the second from being dropped.
         let mut two = gzip(b"first");
         two.extend(gzip(b"again"));
-        assert_eq!(single_member(&two), None);
+        assert_eq!(single_member(&two, &mut Vec::new()), None);
+        assert_eq!(gunzip_into(&two, &mut out).unwrap(), b"firstagain");
         assert_eq!(gunzip(&two).unwrap(), b"firstagain");
     }
 
@@ -120,7 +137,7 @@ mod tests {
         let n = liar.len();
         liar[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(
-            single_member(&liar),
+            single_member(&liar, &mut Vec::new()),
             None,
             "an absurd trailer is not believed (no 4 GiB buffer)"
         );

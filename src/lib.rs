@@ -116,8 +116,8 @@ fn decompress(typed: RunArgs, sources: &[String]) -> anyhow::Result<Exit> {
             .map(|object| match &object.location {
                 source::Location::Local(path) => std::fs::read(path)
                     .ok()
-                    .and_then(|raw| decode::inflate(raw).ok())
-                    .map_or(0, |bytes| bytes.len() as u64),
+                    .and_then(|raw| decode::with_inflated(raw, |bytes| bytes.len() as u64).ok())
+                    .unwrap_or(0),
                 source::Location::S3 { .. } => unreachable!("S3 sources were refused above"),
             })
             .sum::<u64>()
