@@ -527,7 +527,7 @@ impl<'i> Scanner<'i> {
     ) -> Result<(RawKey<'i>, Option<usize>), SyntaxError> {
         let offset = self.at;
         if let Some(guess) = guesses.get(position)
-            && self.bytes()[offset..].starts_with(guess.quoted)
+            && has_prefix(&self.bytes()[offset..], guess.quoted)
         {
             self.at += guess.quoted.len();
             // Between two ASCII quotes: character boundaries.
@@ -824,6 +824,24 @@ impl<'i> RawKey<'i> {
             trie.child(self.raw.as_bytes())
         })
     }
+}
+
+/// `text.starts_with(prefix)` for a key: eight bytes at a time, inline, where `starts_with`
+/// calls memcmp, which costs more than the comparison itself for keys this short.
+fn has_prefix(text: &[u8], prefix: &[u8]) -> bool {
+    let Some(text) = text.get(..prefix.len()) else {
+        return false;
+    };
+    let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+    let (mut ours, mut theirs) = (prefix.chunks_exact(8), text.chunks_exact(8));
+    ours.by_ref()
+        .zip(theirs.by_ref())
+        .all(|(a, b)| word(a) == word(b))
+        && ours
+            .remainder()
+            .iter()
+            .zip(theirs.remainder())
+            .all(|(a, b)| a == b)
 }
 
 /// The text of a string body found at `offset`.
@@ -1218,6 +1236,23 @@ mod tests {
             kept(&elements[0]).unwrap(),
             r#"{"awsRegion":"r","errorMessage":"x"}"#
         );
+    }
+
+    #[test]
+    fn the_inline_prefix_test_agrees_with_starts_with() {
+        let text = b"\"eventName\":\"ConsoleLogin\",\"awsRegion\"";
+        for end in 0..text.len() {
+            for start in 0..=end {
+                let prefix = &text[start..end];
+                for at in 0..text.len() {
+                    assert_eq!(
+                        has_prefix(&text[at..], prefix),
+                        text[at..].starts_with(prefix),
+                        "{at} {prefix:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
