@@ -17,7 +17,7 @@ use simd_json::value::borrowed::Object;
 use simd_json::{BorrowedValue, StaticNode};
 
 use crate::json_skip::{SkipError, container_end, object_rest_end};
-use crate::record::FieldPath;
+use crate::record::{FieldPath, Value, resolve};
 
 /// Nesting deeper than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
@@ -47,11 +47,26 @@ struct Triage {
     /// Looked up for every event: foldhash, not SipHash (names come from the logs, but a
     /// flood of colliding names only slows the scan down).
     by_name: foldhash::HashMap<String, Vec<bool>>,
-    /// Per condition on the name, per child of the root: built for events it accepts.
-    by_test: Vec<(NameTest, Vec<bool>)>,
+    /// Per condition, per child of the root: built for events that meet it (one bit each
+    /// in `Keep::Also`).
+    conditions: Vec<(Condition, Vec<bool>)>,
+    /// Per condition, the child of the root a field condition reads.
+    field_children: Vec<Option<usize>>,
+    /// Per child of the root: whether some field condition reads it.
+    tested: Vec<bool>,
 }
 
-/// A condition on an event's name (a query's `eventName LIKE …`, say).
+/// A condition an event must meet for some fields to be built.
+#[derive(Clone, Debug)]
+pub enum Condition {
+    /// On its name (a query's `eventName LIKE …`, say).
+    Name(NameTest),
+    /// On the value of one path (a query's `userIdentity.type = 'Root'`), met by no event
+    /// without the path.
+    Field(FieldTest),
+}
+
+/// A test of an event's name.
 #[derive(Clone)]
 pub struct NameTest(Arc<dyn Fn(&str) -> bool + Send + Sync>);
 
@@ -65,6 +80,37 @@ impl std::fmt::Debug for NameTest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NameTest")
     }
+}
+
+/// A test of the value at one path, as a record lookup finds it (and whether that is an
+/// object or an array).
+#[derive(Clone)]
+pub struct FieldTest {
+    path: FieldPath,
+    test: Arc<dyn Fn(Value<'_>, bool) -> bool + Send + Sync>,
+}
+
+impl FieldTest {
+    pub fn new(
+        path: FieldPath,
+        test: impl Fn(Value<'_>, bool) -> bool + Send + Sync + 'static,
+    ) -> FieldTest {
+        FieldTest {
+            path,
+            test: Arc::new(test),
+        }
+    }
+}
+
+impl std::fmt::Debug for FieldTest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FieldTest({:?})", self.path)
+    }
+}
+
+/// The bit of the `index`th condition, if it has one.
+fn condition_bit(index: usize) -> Option<u128> {
+    1u128.checked_shl(u32::try_from(index).ok()?)
 }
 
 /// What an event's name asks to be built beyond what every event keeps.
@@ -89,6 +135,22 @@ impl Keep<'_> {
             _ => Keep::Everything,
         }
     }
+
+    /// This, and the children of the conditions whose bits are in `met`.
+    fn and_met(self, met: u128) -> Self {
+        match self {
+            _ if met == 0 => self,
+            Keep::Always => Keep::Also {
+                exact: None,
+                tests: met,
+            },
+            Keep::Also { exact, tests } => Keep::Also {
+                exact,
+                tests: tests | met,
+            },
+            Keep::Everything => Keep::Everything,
+        }
+    }
 }
 
 impl Triage {
@@ -100,9 +162,11 @@ impl Triage {
         };
         let exact = self.by_name.get(name.as_ref()).map(Vec::as_slice);
         let mut tests = 0u128;
-        for (i, (test, _)) in self.by_test.iter().enumerate() {
-            if (test.0)(&name) {
-                match 1u128.checked_shl(i as u32) {
+        for (i, (condition, _)) in self.conditions.iter().enumerate() {
+            if let Condition::Name(test) = condition
+                && (test.0)(&name)
+            {
+                match condition_bit(i) {
                     Some(bit) => tests |= bit,
                     None => return Keep::Everything,
                 }
@@ -120,12 +184,44 @@ impl Triage {
             Keep::Also { exact, tests } => {
                 self.always[child]
                     || exact.is_some_and(|kept| kept[child])
-                    || self.by_test.iter().enumerate().any(|(i, (_, kept))| {
-                        kept[child] && tests.checked_shr(i as u32).is_some_and(|t| t & 1 == 1)
+                    || self.conditions.iter().enumerate().any(|(i, (_, kept))| {
+                        kept[child] && condition_bit(i).is_some_and(|bit| tests & bit != 0)
                     })
             }
             Keep::Everything => true,
         }
+    }
+
+    /// The bits of the field conditions on `child` that its value, at `at` in `text`, meets;
+    /// `None` when one without a bit is met.
+    fn fields_met(
+        &self,
+        text: &str,
+        at: usize,
+        child: usize,
+        depth: usize,
+    ) -> Result<Option<u128>, SyntaxError> {
+        let mut met = 0u128;
+        for (i, (condition, _)) in self.conditions.iter().enumerate() {
+            let Condition::Field(field) = condition else {
+                continue;
+            };
+            if self.field_children[i] != Some(child) {
+                continue;
+            }
+            let segments = field.path.segments();
+            let mut holds = false;
+            Scanner { text, at }.leaves_at(&segments[1..], depth, &mut |value, container| {
+                holds = holds || (field.test)(value, container);
+            })?;
+            if holds {
+                match condition_bit(i) {
+                    Some(bit) => met |= bit,
+                    None => return Ok(None),
+                }
+            }
+        }
+        Ok(Some(met))
     }
 }
 
@@ -279,16 +375,17 @@ impl Projection {
     }
 
     /// Keeps, of each event, only the top-level fields of `always`, those `by_name` lists
-    /// for its `eventName` and those of each test in `by_test` that accepts the name; an
-    /// event whose name is not a string or null keeps everything. Every event's
-    /// `eventVersion` is checked (`Document::Records` names the first unknown one). The
-    /// rest of an event is skipped once its name, its version and the fields of `always`
-    /// have been seen. What is kept must include `eventName` and every path given here.
+    /// for its `eventName` and those of each condition it meets; an event whose name is not
+    /// a string or null keeps everything. Every event's `eventVersion` is checked
+    /// (`Document::Records` names the first unknown one). The rest of an event is skipped
+    /// once its name, its version, the fields of `always` and those field conditions read
+    /// have been seen, and no field condition was met. What is kept must include
+    /// `eventName`, every path given here and the paths the field conditions read.
     pub fn triage(
         mut self,
         always: &[&FieldPath],
         by_name: &HashMap<String, Vec<&FieldPath>>,
-        by_test: &[(NameTest, Vec<&FieldPath>)],
+        conditions: &[(Condition, Vec<&FieldPath>)],
     ) -> Projection {
         if self.root.whole {
             return self;
@@ -318,19 +415,38 @@ impl Projection {
             return self;
         };
         let always = kept(always);
+        let field_children: Vec<Option<usize>> = conditions
+            .iter()
+            .map(|(condition, _)| match condition {
+                Condition::Field(field) => {
+                    let first = field.path.segments().first()?;
+                    children
+                        .iter()
+                        .position(|(k, _)| k.eq_ignore_ascii_case(first))
+                }
+                Condition::Name(_) => None,
+            })
+            .collect();
+        let mut tested = vec![false; children.len()];
+        field_children
+            .iter()
+            .flatten()
+            .for_each(|&c| tested[c] = true);
         self.triage = Some(Triage {
             event_name,
             version,
-            must_see: must_see(&always) | seen_bit(version).unwrap_or(u64::MAX),
+            must_see: must_see(&always) | must_see(&tested) | seen_bit(version).unwrap_or(u64::MAX),
             always,
             by_name: by_name
                 .iter()
                 .map(|(name, paths)| (name.clone(), kept(paths)))
                 .collect(),
-            by_test: by_test
+            conditions: conditions
                 .iter()
-                .map(|(test, paths)| (test.clone(), kept(paths)))
+                .map(|(condition, paths)| (condition.clone(), kept(paths)))
                 .collect(),
+            field_children,
+            tested,
         });
         self
     }
@@ -604,6 +720,8 @@ impl<'i> Scanner<'i> {
         let mut seen = 0u64;
         let mut keep = Keep::Always;
         let mut named = false;
+        // Field conditions met so far; `None` once one without a bit is.
+        let mut met = Some(0u128);
         let mut position = 0;
         let key = |scanner: &mut Self| {
             position += 1;
@@ -620,6 +738,13 @@ impl<'i> Scanner<'i> {
                 start: scanner.at,
             });
             seen |= seen_bit(child).unwrap_or(0);
+            if triage.tested[child]
+                && let Some(so_far) = met
+            {
+                met = triage
+                    .fields_met(scanner.text, scanner.at, child, depth + 1)?
+                    .map(|now| now | so_far);
+            }
             if child == triage.event_name {
                 // A second eventName (in another case, say) may be the one a query reads.
                 let asked = triage.keep_for(scanner.value(depth + 1)?);
@@ -636,8 +761,13 @@ impl<'i> Scanner<'i> {
             }
             Ok(!(named
                 && matches!(keep, Keep::Always)
+                && met == Some(0)
                 && seen & triage.must_see == triage.must_see))
         })?;
+        let keep = match met {
+            Some(met) => keep.and_met(met),
+            None => Keep::Everything,
+        };
         spans.retain(|span| triage.wanted(keep, span.child));
         if spans.is_empty() {
             return Ok(Element::EventKeepingNothing);
@@ -695,6 +825,35 @@ impl<'i> Scanner<'i> {
             }
             Some(_) => self.scalar().map(BorrowedValue::Static),
             None => self.fail("unexpected end of the document"),
+        }
+    }
+
+    /// Calls `each` with what a record lookup of `segments` below the value here finds,
+    /// and whether that is an object or an array: once for every key that matches in any
+    /// case, not at all where the path is missing.
+    fn leaves_at(
+        &mut self,
+        segments: &[String],
+        depth: usize,
+        each: &mut dyn FnMut(Value<'_>, bool),
+    ) -> Result<(), SyntaxError> {
+        match segments.split_first() {
+            Some((first, rest)) if self.peek() == Some(b'{') => {
+                self.entries(depth, |scanner, key| {
+                    if key.text()?.eq_ignore_ascii_case(first) {
+                        scanner.leaves_at(rest, depth + 1, each)
+                    } else {
+                        scanner.skip_value(depth + 1)
+                    }
+                })
+            }
+            // Arrays and JSON held in strings are looked into as records do.
+            _ => {
+                let node = self.value(depth)?;
+                let (value, is_container) = resolve(&node, segments);
+                each(value, is_container);
+                Ok(())
+            }
         }
     }
 
@@ -1150,7 +1309,7 @@ mod tests {
         let projection = Projection::of(always.iter().chain(&for_login).chain(&for_roles)).triage(
             &always.iter().collect::<Vec<_>>(),
             &by_name,
-            &[(roles, for_roles.iter().collect())],
+            &[(Condition::Name(roles), for_roles.iter().collect())],
         );
         let text = br#"{"Records":[
             {"eventTime":"t1","eventName":"ConsoleLogin","errorMessage":"bad","userIdentity":{"arn":"a","x":1}},
@@ -1280,6 +1439,48 @@ mod tests {
                 r#"{"awsRegion":"r4","eventName":"D"}"#,
                 r#"{"EventName":"E","awsRegion":"r5"}"#,
                 r#"{"awsRegion":"r6","eventName":"F"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn an_event_meeting_a_field_condition_keeps_what_it_asks_for() {
+        let paths = |names: &[&str]| {
+            names
+                .iter()
+                .map(|p| FieldPath::parse(p))
+                .collect::<Vec<_>>()
+        };
+        let always = paths(&["eventName"]);
+        let for_root = paths(&["userIdentity.type", "userIdentity.arn", "errorCode"]);
+        let is_root = FieldTest::new(FieldPath::parse("userIdentity.type"), |value, _| {
+            value == Value::Str("Root".into())
+        });
+        let projection = Projection::of(always.iter().chain(&for_root)).triage(
+            &always.iter().collect::<Vec<_>>(),
+            &HashMap::new(),
+            &[(Condition::Field(is_root), for_root.iter().collect())],
+        );
+        let text = br#"{"Records":[
+            {"eventName":"A","userIdentity":{"type":"Root","arn":"r","x":1},"errorCode":"x"},
+            {"eventName":"B","userIdentity":{"type":"IAMUser","arn":"u"},"errorCode":"y"},
+            {"eventName":"C","errorCode":"z"},
+            {"eventName":"D","userIdentity":{"TYPE":"Root"},"USERIDENTITY":{"type":"IAMUser"}},
+            {"userIdentity":"{\"type\":\"Root\"}","eventName":"E"},
+            {"userIdentity":{"type":"Root"},"eventName":"F","x":{"y":[1]},"errorCode":"late"}]}"#;
+        let Ok(Document::Records { elements, .. }) = projection.read_document(text) else {
+            panic!("not read as Records");
+        };
+        let events: Vec<_> = elements.iter().map(|e| kept(e).unwrap()).collect();
+        assert_eq!(
+            events,
+            [
+                r#"{"errorCode":"x","eventName":"A","userIdentity":{"arn":"r","type":"Root"}}"#,
+                r#"{"eventName":"B"}"#,
+                r#"{"eventName":"C"}"#,
+                r#"{"USERIDENTITY":{"type":"IAMUser"},"eventName":"D","userIdentity":{"TYPE":"Root"}}"#,
+                r#"{"eventName":"E","userIdentity":"{\"type\":\"Root\"}"}"#,
+                r#"{"errorCode":"late","eventName":"F","userIdentity":{"type":"Root"}}"#,
             ]
         );
     }

@@ -260,7 +260,7 @@ pub fn object_get<'r, 'a>(
 }
 
 /// A scalar as `json_extract_scalar` returns it: always text, NULL for containers.
-fn json_scalar_text(value: Value<'_>, is_container: bool) -> Value<'_> {
+pub fn json_scalar_text(value: Value<'_>, is_container: bool) -> Value<'_> {
     match value {
         _ if is_container => Value::Null,
         Value::Str(s) => Value::Str(s),
@@ -281,7 +281,7 @@ fn child<'r, 'a>(node: &'r BorrowedValue<'a>, segment: &str) -> Option<&'r Borro
 }
 
 /// The value at `segments`, and whether it was an object or an array.
-fn resolve<'r>(mut node: &'r BorrowedValue<'_>, segments: &[String]) -> (Value<'r>, bool) {
+pub fn resolve<'r>(mut node: &'r BorrowedValue<'_>, segments: &[String]) -> (Value<'r>, bool) {
     for (i, segment) in segments.iter().enumerate() {
         if let BorrowedValue::String(text) = node {
             return resolve_in_json_text(text, &segments[i..]);

@@ -9,7 +9,7 @@ use memchr::memmem::Finder;
 use rayon::slice::ParallelSliceMut;
 
 use super::sql::{Aggregate, ArithOp, CmpOp, Expr, Func, Plan, SortKey, SortTarget, TruncUnit};
-use crate::record::{FieldPath, OwnedValue, Record, Value};
+use crate::record::{FieldPath, OwnedValue, Record, Value, json_scalar_text};
 
 /// A compiled LIKE pattern: `%` is any run of characters, `_` exactly one.
 #[derive(Debug, Clone)]
@@ -168,6 +168,28 @@ pub enum Scope<'x, 'r, 'a> {
         keys: &'x [OwnedValue],
         aggregates: &'x [OwnedValue],
     },
+    /// The value of one path alone (and whether it is an object or an array), for a
+    /// condition that reads no other: every other column is NULL.
+    Field {
+        path: &'x FieldPath,
+        value: Value<'r>,
+        is_container: bool,
+    },
+}
+
+/// Whether `condition`, which reads no column but `path`, holds where `path` has `value`.
+pub fn holds_for_field(
+    condition: &Expr,
+    path: &FieldPath,
+    value: Value<'_>,
+    is_container: bool,
+) -> bool {
+    let scope = Scope::Field {
+        path,
+        value,
+        is_container,
+    };
+    truth(condition, &scope) == Some(true)
 }
 
 /// Evaluates `expr`; the result may borrow from the plan (literals) and from the record.
@@ -175,20 +197,28 @@ pub fn eval<'v>(expr: &'v Expr, scope: &Scope<'v, 'v, '_>) -> Value<'v> {
     match expr {
         Expr::Column(path) => match scope {
             Scope::Record(record) => record.get(path),
-            Scope::Group { .. } => Value::Null,
+            Scope::Field {
+                path: only, value, ..
+            } if *only == path => value.clone(),
+            Scope::Group { .. } | Scope::Field { .. } => Value::Null,
         },
         Expr::JsonScalarPath(path) => match scope {
             Scope::Record(record) => record.json_scalar(path),
-            Scope::Group { .. } => Value::Null,
+            Scope::Field {
+                path: only,
+                value,
+                is_container,
+            } if *only == path => json_scalar_text(value.clone(), *is_container),
+            Scope::Group { .. } | Scope::Field { .. } => Value::Null,
         },
         Expr::Literal(value) => value.borrowed(),
         Expr::GroupKey(i) => match scope {
             Scope::Group { keys, .. } => keys[*i].borrowed(),
-            Scope::Record(_) => Value::Null,
+            Scope::Record(_) | Scope::Field { .. } => Value::Null,
         },
         Expr::Aggregate(i) => match scope {
             Scope::Group { aggregates, .. } => aggregates[*i].borrowed(),
-            Scope::Record(_) => Value::Null,
+            Scope::Record(_) | Scope::Field { .. } => Value::Null,
         },
         Expr::Compare(op, left, right) => {
             let ordering = eval(left, scope).sql_cmp(&eval(right, scope));

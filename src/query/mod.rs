@@ -12,9 +12,9 @@ pub use catalog::{AnalysisMeta, Catalog, LintError, Origin, Query, Severity};
 pub use eval::{Accumulator, Position, Row};
 pub use suppress::Suppression;
 
-use sql::NameFilter;
+use sql::{FieldGate, NameFilter};
 
-use crate::projection::{NameTest, Projection};
+use crate::projection::{Condition, FieldTest, NameTest, Projection};
 use crate::record::{FieldPath, Record, Value};
 
 /// The queries of one run, evaluated together on every record (ripgrep's Matcher).
@@ -118,7 +118,8 @@ impl QuerySet {
     /// the scan has a window: `timed`; its account and region unless the object's key says
     /// them: `located`) and those every evaluated event needs (identity, suppressions):
     /// what decoding must keep of each event, told apart by the event names the queries ask
-    /// for. (The projection checks each event's version itself.)
+    /// for, and, for queries that name none, by a condition on one field that they need.
+    /// (The projection checks each event's version itself.)
     pub fn projection(&self, located: bool, timed: bool) -> Projection {
         let filtered_on: Vec<FieldPath> = [
             ("eventTime", timed),
@@ -135,8 +136,17 @@ impl QuerySet {
             identity.iter().chain(read).collect()
         };
         let mut always: Vec<&FieldPath> = filtered_on.iter().collect();
-        if !self.dispatch.always.is_empty() {
-            always.extend(needs(&self.dispatch.always));
+        let mut conditions: Vec<(Condition, Vec<&FieldPath>)> = Vec::new();
+        for &i in &self.dispatch.always {
+            match self.queries[i].plan.field_gate() {
+                Some(FieldGate { path, condition }) => {
+                    let test = FieldTest::new(path.clone(), move |value, is_container| {
+                        eval::holds_for_field(&condition, &path, value, is_container)
+                    });
+                    conditions.push((Condition::Field(test), needs(&[i])));
+                }
+                None => always.extend(needs(&[i])),
+            }
         }
         let by_name: HashMap<String, Vec<&FieldPath>> = self
             .dispatch
@@ -144,26 +154,19 @@ impl QuerySet {
             .iter()
             .map(|(name, queries)| (name.clone(), needs(queries)))
             .collect();
-        let by_test: Vec<(NameTest, Vec<&FieldPath>)> = self
-            .dispatch
-            .by_filter
-            .iter()
-            .map(|(i, filter)| {
-                let filter = filter.clone();
-                (
-                    NameTest::new(move |name| filter.accepts(name)),
-                    needs(&[*i]),
-                )
-            })
-            .collect();
+        conditions.extend(self.dispatch.by_filter.iter().map(|(i, filter)| {
+            let filter = filter.clone();
+            let test = NameTest::new(move |name| filter.accepts(name));
+            (Condition::Name(test), needs(&[*i]))
+        }));
         // The name is read to choose what else to build, even when no query reads it.
         let event_name: &FieldPath = &EVENT_NAME;
         let kept = always
             .iter()
             .chain([&event_name])
             .chain(by_name.values().flatten())
-            .chain(by_test.iter().flat_map(|(_, paths)| paths));
-        Projection::of(kept.copied()).triage(&always, &by_name, &by_test)
+            .chain(conditions.iter().flat_map(|(_, paths)| paths));
+        Projection::of(kept.copied()).triage(&always, &by_name, &conditions)
     }
 
     pub fn accumulators(&self) -> Vec<Accumulator> {

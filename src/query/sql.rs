@@ -10,7 +10,7 @@ use sqlparser::ast::{
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 
-use super::eval::LikePattern;
+use super::eval::{LikePattern, holds_for_field};
 use crate::record::{FieldPath, OwnedValue, Value};
 
 /// Why a query does not compile, with its position in the SQL text (1-based; 0 when unknown).
@@ -178,6 +178,13 @@ pub struct SortKey {
     pub target: SortTarget,
     pub descending: bool,
     pub nulls_first: bool,
+}
+
+/// A condition on one path that a record must meet to match (see `Plan::field_gate`).
+#[derive(Debug, Clone)]
+pub struct FieldGate {
+    pub path: FieldPath,
+    pub condition: Expr,
 }
 
 /// A query compiled once, evaluated against every record.
@@ -1124,6 +1131,34 @@ impl Plan {
         self.filter.as_ref().and_then(filter)
     }
 
+    /// A condition of the WHERE clause on one path alone that no record without that path
+    /// meets: a record whose value there fails it cannot match, whatever its other fields.
+    /// For queries that name no event, it spares building the rest of every event that
+    /// fails it (root-usage needs `userIdentity.type = 'Root'`).
+    pub fn field_gate(&self) -> Option<FieldGate> {
+        fn conjuncts<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
+            match expr {
+                Expr::And(a, b) => {
+                    conjuncts(a, out);
+                    conjuncts(b, out);
+                }
+                other => out.push(other),
+            }
+        }
+        let mut all = Vec::new();
+        conjuncts(self.filter.as_ref()?, &mut all);
+        all.into_iter().find_map(|condition| {
+            let mut paths = Vec::new();
+            condition.paths(&mut paths);
+            let path = *paths.first()?;
+            let one_path = paths.iter().all(|p| *p == path);
+            (one_path && !holds_for_field(condition, path, Value::Null, false)).then(|| FieldGate {
+                path: path.clone(),
+                condition: condition.clone(),
+            })
+        })
+    }
+
     /// The column paths the plan reads from records: what a projection must keep.
     pub fn paths(&self) -> Vec<&FieldPath> {
         let mut out = Vec::new();
@@ -1329,5 +1364,44 @@ mod tests {
         );
         assert_eq!(parse_json_path("$[\"a b\"]").unwrap(), ["a b"]);
         assert!(parse_json_path("a.b").is_err());
+    }
+
+    #[test]
+    fn a_field_gate_is_one_condition_on_one_path_that_null_fails() {
+        let gate = |sql: &str| {
+            compile(sql)
+                .unwrap()
+                .field_gate()
+                .map(|g| g.path.segments().join("."))
+        };
+        let from = "SELECT eventName FROM cloudtrail_logs";
+        assert_eq!(
+            gate(&format!(
+                "{from} WHERE userIdentity.invokedBy IS NULL AND userIdentity.type = 'Root'"
+            )),
+            Some("userIdentity.type".into()),
+            "the first conjunct is met by a record without the path"
+        );
+        assert_eq!(
+            gate(&format!(
+                "{from} WHERE (errorCode LIKE '%Denied' OR errorCode LIKE 'Unauth%') AND x <> 1"
+            )),
+            Some("errorCode".into())
+        );
+        assert_eq!(
+            gate(&format!(
+                "{from} WHERE json_extract_scalar(requestParameters, '$.a') = 'b'"
+            )),
+            Some("requestParameters.a".into())
+        );
+        assert_eq!(
+            gate(&format!("{from} WHERE a = 1 OR b = 2")),
+            None,
+            "two paths"
+        );
+        assert_eq!(gate(&format!("{from} WHERE a = 1 OR a IS NULL")), None);
+        assert_eq!(gate(&format!("{from} WHERE NOT (a IS NOT NULL)")), None);
+        assert_eq!(gate(&format!("{from} WHERE 1 = 0")), None, "no path");
+        assert_eq!(gate(from), None);
     }
 }
