@@ -390,6 +390,9 @@ impl Projection {
         if self.root.whole {
             return self;
         }
+        let Some(event_name) = self.root.child(b"eventName") else {
+            return self;
+        };
         let version = match self.root.child(b"eventVersion") {
             Some(child) => child,
             None => self.root.add_child("eventVersion"),
@@ -407,12 +410,6 @@ impl Projection {
                 }
             }
             kept
-        };
-        let Some(event_name) = children
-            .iter()
-            .position(|(k, _)| k.eq_ignore_ascii_case("eventName"))
-        else {
-            return self;
         };
         let always = kept(always);
         let field_children: Vec<Option<usize>> = conditions
