@@ -130,7 +130,14 @@ impl QuerySet {
         .filter(|(_, needed)| *needed)
         .map(|(name, _)| FieldPath::parse(name))
         .collect();
-        let identity = ["eventID", "sourceIPAddress", "userIdentity.arn"].map(FieldPath::parse);
+        // What a finding is known by, and what suppressions match on.
+        let identity = [
+            "eventID",
+            "eventName",
+            "sourceIPAddress",
+            "userIdentity.arn",
+        ]
+        .map(FieldPath::parse);
         let needs = |queries: &[usize]| -> Vec<&FieldPath> {
             let read = queries.iter().flat_map(|&i| self.queries[i].plan.paths());
             identity.iter().chain(read).collect()
@@ -242,4 +249,41 @@ pub struct QueryResult {
     pub rows: Vec<Row>,
     /// Matching records left out by a suppression.
     pub suppressed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode;
+
+    #[test]
+    fn suppressions_see_the_fields_they_match_on_whatever_the_query_reads() {
+        let query = Query::ad_hoc(
+            "SELECT eventTime FROM cloudtrail_logs WHERE errorCode IS NOT NULL ORDER BY eventTime",
+        )
+        .unwrap();
+        let mut set = QuerySet::new(vec![Arc::new(query)]);
+        let name = set.queries()[0].name.clone();
+        let suppression = Suppression::new(&[], &[], &["GetObject".to_owned()]).unwrap();
+        set.suppress(&name, suppression);
+        let text = br#"{"Records":[
+            {"eventTime":"2026-11-01T00:00:00Z","eventName":"GetObject","errorCode":"AccessDenied"},
+            {"eventTime":"2026-11-01T00:00:01Z","eventName":"PutObject","errorCode":"AccessDenied"},
+            {"eventTime":"2026-11-01T00:00:02Z","eventName":"GetObject"}]}"#;
+        for located in [false, true] {
+            let mut accumulators = set.accumulators();
+            let mut index = 0;
+            decode(text.to_vec(), &set.projection(located, false), |record| {
+                set.accumulate(&mut accumulators, record, (0, index));
+                index += 1;
+            })
+            .unwrap();
+            let results = set.finish(accumulators);
+            assert_eq!(
+                (results[0].rows.len(), results[0].suppressed),
+                (1, 1),
+                "located: {located}"
+            );
+        }
+    }
 }
