@@ -171,6 +171,18 @@ struct Masks {
 }
 
 impl Masks {
+    /// Puts the masks of the lane that starts at byte `shift` of the block in place, in the
+    /// order quote, backslash, open, close, control.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn add_lane(&mut self, shift: usize, [quote, backslash, open, close, control]: [u32; 5]) {
+        self.quote |= u64::from(quote) << shift;
+        self.backslash |= u64::from(backslash) << shift;
+        self.open |= u64::from(open) << shift;
+        self.close |= u64::from(close) << shift;
+        self.control |= u64::from(control) << shift;
+    }
+
     #[cfg(target_arch = "x86_64")]
     fn of(block: &[u8; 64]) -> Masks {
         use std::arch::x86_64::{
@@ -198,12 +210,10 @@ impl Masks {
                     mask(0x1f, capped),
                 )
             };
-            let shift = 16 * lane;
-            masks.quote |= u64::from(quote) << shift;
-            masks.backslash |= u64::from(backslash) << shift;
-            masks.open |= u64::from(open) << shift;
-            masks.close |= u64::from(close) << shift;
-            masks.control |= u64::from(control) << shift;
+            masks.add_lane(
+                16 * lane,
+                [quote, backslash, open, close, control].map(u32::from),
+            );
         }
         masks
     }
@@ -237,12 +247,7 @@ impl Masks {
                     mask(0x1f, capped),
                 )
             };
-            let shift = 32 * half;
-            masks.quote |= u64::from(quote) << shift;
-            masks.backslash |= u64::from(backslash) << shift;
-            masks.open |= u64::from(open) << shift;
-            masks.close |= u64::from(close) << shift;
-            masks.control |= u64::from(control) << shift;
+            masks.add_lane(32 * half, [quote, backslash, open, close, control]);
         }
         masks
     }

@@ -397,34 +397,25 @@ impl Projection {
             Some(child) => child,
             None => self.root.add_child("eventVersion"),
         };
-        let children = &self.root.children;
+        let root = &self.root;
+        let child_of = |path: &FieldPath| root.child(path.segments().first()?.as_bytes());
         let kept = |paths: &[&FieldPath]| {
-            let mut kept = vec![false; children.len()];
-            for path in paths {
-                if let Some(first) = path.segments().first()
-                    && let Some(i) = children
-                        .iter()
-                        .position(|(k, _)| k.eq_ignore_ascii_case(first))
-                {
-                    kept[i] = true;
-                }
-            }
+            let mut kept = vec![false; root.children.len()];
+            paths
+                .iter()
+                .filter_map(|p| child_of(p))
+                .for_each(|i| kept[i] = true);
             kept
         };
         let always = kept(always);
         let field_children: Vec<Option<usize>> = conditions
             .iter()
             .map(|(condition, _)| match condition {
-                Condition::Field(field) => {
-                    let first = field.path.segments().first()?;
-                    children
-                        .iter()
-                        .position(|(k, _)| k.eq_ignore_ascii_case(first))
-                }
+                Condition::Field(field) => child_of(&field.path),
                 Condition::Name(_) => None,
             })
             .collect();
-        let mut tested = vec![false; children.len()];
+        let mut tested = vec![false; root.children.len()];
         field_children
             .iter()
             .flatten()
