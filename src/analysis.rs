@@ -5,6 +5,7 @@
 //! codes, alerts and state as a query's rows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -94,16 +95,29 @@ impl Analysis {
     }
 
     /// Turns the queries' results (in the order of `queries`) into findings.
-    pub fn finish(&self, results: Vec<QueryResult>) -> Vec<QueryResult> {
-        match self {
-            Analysis::SuspiciousIps(thresholds) => vec![suspicious_ips(&results, thresholds)],
+    pub fn finish(&self, mut results: Vec<QueryResult>) -> io::Result<Vec<QueryResult>> {
+        // The analysis' own queries return groups, few enough to hold; a catalogue query
+        // that comes after them is passed on as it is.
+        let own = match self {
+            Analysis::SuspiciousIps(_) | Analysis::SecretsAccess { .. } => 3,
+            Analysis::Insights { .. } => 4,
+        };
+        let passed_on = results.split_off(own.min(results.len()));
+        let found = (results.iter().map(|result| result.rows.to_vec()))
+            .collect::<io::Result<Vec<Vec<Row>>>>()?;
+        Ok(match self {
+            Analysis::SuspiciousIps(thresholds) => vec![suspicious_ips(&found, thresholds)],
             Analysis::Insights {
                 periods,
                 sigma,
                 min_count,
-            } => insights(&results, *periods, *sigma, *min_count),
-            Analysis::SecretsAccess { periods, .. } => secrets_access(results, *periods),
-        }
+            } => insights(&found, *periods, *sigma, *min_count),
+            Analysis::SecretsAccess { periods, .. } => {
+                let mut findings = secrets_access(found, *periods);
+                findings.extend(passed_on);
+                findings
+            }
+        })
     }
 }
 
@@ -125,7 +139,7 @@ fn time(value: &OwnedValue) -> Option<DateTime<Utc>> {
 fn finding(meta: AnalysisMeta, columns: &[&str], rows: Vec<Row>) -> QueryResult {
     QueryResult {
         query: Arc::new(Query::analysis(meta, columns)),
-        rows,
+        rows: rows.into(),
         suppressed: 0,
     }
 }
@@ -147,18 +161,16 @@ const SUSPICIOUS_IPS: AnalysisMeta = AnalysisMeta {
     runbook: "Look up the address; if it is not yours, block it (trailscan suspicious-ips --format blocklist gives network ACL / WAF entries) and review what succeeded from it.",
 };
 
-fn suspicious_ips(results: &[QueryResult], thresholds: &IpThresholds) -> QueryResult {
-    let by_address = |result: &QueryResult| -> HashMap<String, Vec<OwnedValue>> {
-        result
-            .rows
-            .iter()
+fn suspicious_ips(results: &[Vec<Row>], thresholds: &IpThresholds) -> QueryResult {
+    let by_address = |rows: &[Row]| -> HashMap<String, Vec<OwnedValue>> {
+        rows.iter()
             .map(|row| (text(&row.values[0]), row.values.clone()))
             .collect()
     };
     let failed = by_address(&results[1]);
     let denied = by_address(&results[2]);
     let mut flagged: Vec<(u64, String, Row)> = Vec::new();
-    for row in &results[0].rows {
+    for row in &results[0] {
         let address_text = text(&row.values[0]);
         // Service hostnames and "AWS Internal" are not addresses: never flagged as such.
         let Ok(address) = address_text.trim().parse::<IpAddr>() else {
@@ -274,14 +286,14 @@ const FIRST_SEEN: AnalysisMeta = AnalysisMeta {
 };
 
 fn insights(
-    results: &[QueryResult],
+    results: &[Vec<Row>],
     periods: Periods,
     sigma: f64,
     min_count: u64,
 ) -> Vec<QueryResult> {
     let seen = &results[3];
-    let first = seen.rows.iter().filter_map(|r| time(&r.values[1])).min();
-    let last = seen.rows.iter().filter_map(|r| time(&r.values[2])).max();
+    let first = seen.iter().filter_map(|r| time(&r.values[1])).min();
+    let last = seen.iter().filter_map(|r| time(&r.values[2])).max();
     let (Some(first), Some(last)) = (first, last) else {
         return vec![
             finding(API_RATE, &RATE_COLUMNS, Vec::new()),
@@ -293,10 +305,10 @@ fn insights(
 
     let mut anomalies = Vec::new();
     if baseline_hours >= 1.0 {
-        for (measure, result) in [("write calls", &results[0]), ("errors", &results[1])] {
+        for (measure, rows) in [("write calls", &results[0]), ("errors", &results[1])] {
             // eventName -> hour -> count
             let mut per_api: BTreeMap<String, BTreeMap<DateTime<Utc>, u64>> = BTreeMap::new();
-            for row in &result.rows {
+            for row in rows {
                 if let Some(hour) = time(&row.values[1]) {
                     per_api
                         .entry(text(&row.values[0]))
@@ -343,13 +355,11 @@ fn insights(
     });
 
     let active_before: BTreeSet<String> = seen
-        .rows
         .iter()
         .filter(|r| time(&r.values[1]).is_some_and(|t| t < recent_start && t >= baseline_start))
         .map(|r| text(&r.values[0]))
         .collect();
     let mut first_calls: Vec<Row> = results[2]
-        .rows
         .iter()
         .filter(|r| {
             active_before.contains(&text(&r.values[0]))
@@ -403,22 +413,21 @@ const READ_BURST: AnalysisMeta = AnalysisMeta {
     runbook: "Bulk secret reads are how credentials are harvested: confirm the job that did it, or rotate the secrets read and revoke the principal's sessions.",
 };
 
-fn secrets_access(mut results: Vec<QueryResult>, periods: Periods) -> Vec<QueryResult> {
+fn secrets_access(mut results: Vec<Vec<Row>>, periods: Periods) -> Vec<QueryResult> {
     let times = &results[2];
-    let first = times.rows.first().and_then(|r| time(&r.values[0]));
-    let last = times.rows.first().and_then(|r| time(&r.values[1]));
+    let first = times.first().and_then(|r| time(&r.values[0]));
+    let last = times.first().and_then(|r| time(&r.values[1]));
     let mut new_readers = Vec::new();
     if let (Some(first), Some(last)) = (first, last) {
         let (baseline_start, recent_start) = split(periods, first, last);
         let in_baseline =
             |t: Option<DateTime<Utc>>| t.is_some_and(|t| t >= baseline_start && t < recent_start);
         let secrets_with_history: BTreeSet<String> = results[0]
-            .rows
             .iter()
             .filter(|r| in_baseline(time(&r.values[2])))
             .map(|r| text(&r.values[1]))
             .collect();
-        for row in &results[0].rows {
+        for row in &results[0] {
             let secret = text(&row.values[1]);
             let first_read = time(&row.values[2]);
             if secrets_with_history.contains(&secret)
@@ -441,8 +450,8 @@ fn secrets_access(mut results: Vec<QueryResult>, periods: Periods) -> Vec<QueryR
             .total_cmp(&b.values[0])
             .then_with(|| a.identity.cmp(&b.identity))
     });
-    let bursts = results.remove(1).rows;
-    let mut out = vec![
+    let bursts = results.remove(1);
+    vec![
         finding(
             NEW_READER,
             &["first_read", "principal", "secret_id", "reads"],
@@ -460,16 +469,11 @@ fn secrets_access(mut results: Vec<QueryResult>, periods: Periods) -> Vec<QueryR
             ],
             bursts,
         ),
-    ];
-    // The changes are a plain query of the catalogue, reported as they are.
-    if results.len() > 2 {
-        out.push(results.remove(2));
-    }
-    out
+    ]
 }
 
 /// The flagged addresses of `results` as CIDRs (`/32`, `/128`), sorted, one per line.
-pub fn blocklist(results: &[QueryResult]) -> Vec<String> {
+pub fn blocklist(results: &[QueryResult]) -> io::Result<Vec<String>> {
     let mut networks: BTreeSet<IpAddr> = BTreeSet::new();
     for result in results {
         let Some(column) = result
@@ -481,20 +485,17 @@ pub fn blocklist(results: &[QueryResult]) -> Vec<String> {
         else {
             continue;
         };
-        networks.extend(
-            result
-                .rows
-                .iter()
-                .filter_map(|r| text(&r.values[column]).trim().parse::<IpAddr>().ok()),
-        );
+        for row in result.rows.iter() {
+            networks.extend(text(&row?.values[column]).trim().parse::<IpAddr>().ok());
+        }
     }
-    networks
+    Ok(networks
         .into_iter()
         .map(|ip| match ip {
             IpAddr::V4(v4) => format!("{v4}/32"),
             IpAddr::V6(v6) => format!("{v6}/128"),
         })
-        .collect()
+        .collect())
 }
 
 /// Parses a file of networks, one per line (`#` comments and blank lines allowed).

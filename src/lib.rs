@@ -398,27 +398,33 @@ fn execute(
     }
 
     let results = match analysis {
-        Some(analysis) => analysis.finish(outcome.results),
+        Some(analysis) => analysis.finish(outcome.results).context(READ_BACK)?,
         None => outcome.results,
     };
     // With a state, only what it has not seen is reported, alerted and counted as findings.
     let (results, already_reported) = match &state {
-        Some(state) => only_new(&results, state),
+        Some(state) => only_new(&results, state).context(READ_BACK)?,
         None => (results, 0),
     };
+    // What the state will remember as alerted (or not worth alerting).
     let mut delivered: Vec<String> = Vec::new();
+    let fingerprints = |result: &QueryResult| -> anyhow::Result<Vec<String>> {
+        match state {
+            Some(_) => (result.rows.iter())
+                .map(|row| Ok(State::fingerprint(&result.query.name, &row?.identity)))
+                .collect::<io::Result<_>>()
+                .context(READ_BACK),
+            None => Ok(Vec::new()),
+        }
+    };
     let (mut alerts_sent, mut alerts_failed) = (0, 0);
     for result in &results {
-        let rows: Vec<&query::Row> = result.rows.iter().collect();
-        let fingerprints = rows
-            .iter()
-            .map(|row| State::fingerprint(&result.query.name, &row.identity));
-        let alerted = !rows.is_empty() && result.query.severity >= config.fail_on;
+        let alerted = !result.rows.is_empty() && result.query.severity >= config.fail_on;
         let Some(topic) = alert_to.filter(|_| alerted) else {
-            delivered.extend(fingerprints);
+            delivered.extend(fingerprints(result)?);
             continue;
         };
-        let message = alert::compose(result, &rows);
+        let message = alert::compose(result).context(READ_BACK)?;
         match &publisher {
             None => {
                 writeln!(stderr, "--- SNS message to {topic} (dry run, not sent)")?;
@@ -433,7 +439,7 @@ fn execute(
             Some(publisher) => match publisher.publish(&message) {
                 Ok(()) => {
                     alerts_sent += 1;
-                    delivered.extend(fingerprints);
+                    delivered.extend(fingerprints(result)?);
                 }
                 Err(reason) => {
                     alerts_failed += 1;
@@ -506,30 +512,26 @@ fn execute(
     })
 }
 
+/// What is said when result rows written to a temporary file cannot be read back.
+const READ_BACK: &str = "cannot read back the result rows kept in a temporary file";
+
 /// The rows the state has not seen yet, and how many it had.
-fn only_new(results: &[QueryResult], state: &State) -> (Vec<QueryResult>, usize) {
+fn only_new(results: &[QueryResult], state: &State) -> io::Result<(Vec<QueryResult>, usize)> {
     let mut known = 0;
     let fresh = results
         .iter()
         .map(|result| {
-            let rows: Vec<query::Row> = result
-                .rows
-                .iter()
-                .filter(|row| {
-                    let seen =
-                        state.was_alerted(&State::fingerprint(&result.query.name, &row.identity));
-                    known += usize::from(seen);
-                    !seen
-                })
-                .cloned()
-                .collect();
-            QueryResult {
+            let (rows, seen) = result.rows.without(|row| {
+                state.was_alerted(&State::fingerprint(&result.query.name, &row.identity))
+            })?;
+            known += seen;
+            Ok(QueryResult {
                 rows,
                 ..result.clone()
-            }
+            })
         })
-        .collect();
-    (fresh, known)
+        .collect::<io::Result<_>>()?;
+    Ok((fresh, known))
 }
 
 fn alert_test(run: &RunArgs) -> anyhow::Result<Exit> {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::decode::decode;
 use crate::projection::Projection;
-use crate::query::{Accumulator, QueryResult, QuerySet};
+use crate::query::{Accumulator, MEMORY_BUDGET, QueryResult, QuerySet, RowStore};
 use crate::record::{FieldPath, Record};
 use crate::source::s3::S3Session;
 use crate::source::{Filter, Location, SourceObject};
@@ -100,9 +100,11 @@ pub fn scan(
         warnings: Vec::new(),
         unread: Vec::new(),
     };
+    let store = RowStore::new(queries, MEMORY_BUDGET);
     let work = |mut part: Partial, index: usize, raw: Result<Vec<u8>, String>| {
         let before = (part.stats.bytes_uncompressed, part.stats.records);
         scan_object(&objects[index], index as u32, raw, &context, &mut part);
+        store.absorb(queries, &mut part.accumulators);
         progress.object_done(
             part.stats.bytes_uncompressed - before.0,
             part.stats.records - before.1,
@@ -137,12 +139,18 @@ pub fn scan(
     progress.bar.finish_and_clear();
     let mut errors = merged.errors;
     let mut warnings = merged.warnings;
+    if let Some(reason) = store.spill_error() {
+        warnings.push(ObjectMessage {
+            object: "result rows".into(),
+            reason,
+        });
+    }
     let mut unread = merged.unread;
     errors.sort();
     warnings.sort();
     unread.sort_unstable();
     ScanOutcome {
-        results: queries.finish(merged.accumulators),
+        results: queries.finish(merged.accumulators, store),
         stats: merged.stats,
         errors,
         warnings,
@@ -225,7 +233,6 @@ fn scan_object(
         stats.evaluated += 1;
         queries.accumulate(accumulators, record, position);
     });
-    queries.trim(accumulators);
     part.stats.add(&stats);
     match result {
         Ok(decoded) => {

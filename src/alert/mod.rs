@@ -4,6 +4,7 @@ pub mod sns;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::io;
 
 use crate::output::sanitize::for_terminal;
 use crate::query::{QueryResult, Row, Severity};
@@ -24,23 +25,28 @@ pub struct Message {
     pub body: String,
 }
 
-/// The message for `rows` (the new findings) of one query's result.
-pub fn compose(result: &QueryResult, rows: &[&Row]) -> Message {
+/// The message for the rows (the new findings) of one query's result.
+pub fn compose(result: &QueryResult) -> io::Result<Message> {
     let query = &result.query;
     let columns = &query.plan.columns;
-    let count = rows.len();
+    let count = result.rows.len();
     let plural = if count == 1 { "finding" } else { "findings" };
-    let accounts: BTreeSet<String> = columns
-        .iter()
-        .position(|c| {
-            c.eq_ignore_ascii_case("account") || c.eq_ignore_ascii_case("recipientAccountId")
-        })
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.values[i].to_text().map(|t| t.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut accounts: BTreeSet<String> = BTreeSet::new();
+    let account_column = columns.iter().position(|c| {
+        c.eq_ignore_ascii_case("account") || c.eq_ignore_ascii_case("recipientAccountId")
+    });
+    let mut shown_rows: Vec<Row> = Vec::new();
+    for row in result.rows.iter() {
+        let row = row?;
+        if let Some(text) = account_column.and_then(|i| row.values[i].to_text()) {
+            accounts.insert(text.into_owned());
+        }
+        if shown_rows.len() < ROWS_SHOWN {
+            shown_rows.push(row.into_owned());
+        } else if account_column.is_none() {
+            break;
+        }
+    }
     let scope = match accounts.len() {
         0 => String::new(),
         1 => format!(" ({})", accounts.iter().next().expect("one account")),
@@ -61,7 +67,7 @@ pub fn compose(result: &QueryResult, rows: &[&Row]) -> Message {
     }
     body.push('\n');
     let mut shown = 0;
-    for row in rows.iter().take(ROWS_SHOWN) {
+    for row in &shown_rows {
         let mut line = format!("{}.", shown + 1);
         for (column, value) in columns.iter().zip(&row.values) {
             let text = value
@@ -88,13 +94,13 @@ pub fn compose(result: &QueryResult, rows: &[&Row]) -> Message {
     if !query.references.is_empty() {
         let _ = writeln!(body, "References: {}", query.references);
     }
-    Message {
+    Ok(Message {
         query: query.name.clone(),
         severity: query.severity,
         findings: count,
         subject,
         body,
-    }
+    })
 }
 
 /// The notification `trailscan alert-test` sends.
@@ -157,10 +163,10 @@ mod tests {
                     .collect(),
                 identity: i.to_string(),
             })
-            .collect();
+            .collect::<Vec<Row>>();
         QueryResult {
             query,
-            rows,
+            rows: rows.into(),
             suppressed: 0,
         }
     }
@@ -179,8 +185,7 @@ mod tests {
                 "",
             ]],
         );
-        let rows: Vec<&Row> = one.rows.iter().collect();
-        let message = compose(&one, &rows);
+        let message = compose(&one).unwrap();
         assert_eq!(
             message.subject,
             "[trailscan] CRITICAL root-usage: 1 finding (111122223333)"
@@ -207,8 +212,7 @@ mod tests {
             })
             .collect();
         let many = result("root-usage", many);
-        let rows: Vec<&Row> = many.rows.iter().collect();
-        let message = compose(&many, &rows);
+        let message = compose(&many).unwrap();
         assert_eq!(
             message.subject,
             "[trailscan] CRITICAL root-usage: 40 findings (2 accounts)"

@@ -23,7 +23,8 @@ pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
             .chain(result.query.plan.columns.iter().map(|c| csv_text_cell(c)))
             .collect();
         writeln!(out, "{}", header.join(","))?;
-        for row in &result.rows {
+        for row in result.rows.iter() {
+            let row = row?;
             let mut cells = vec![
                 csv_quote(&result.query.name),
                 result.query.severity.to_string(),

@@ -12,7 +12,7 @@ use crate::query::QueryResult;
 use crate::record::{OwnedValue, Value, format_time};
 
 pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
-    let rows: Vec<Json> = report.results.iter().flat_map(row_objects).collect();
+    let rows = (report.results.iter().flat_map(row_objects)).collect::<io::Result<Vec<Json>>>()?;
     let document = json!({ "rows": rows, "summary": summary(report) });
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)
@@ -22,7 +22,8 @@ pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> 
     // Written field by field: a Map per row costs more than the scan for big results.
     for result in report.results {
         let query = &result.query;
-        for row in &result.rows {
+        for row in result.rows.iter() {
+            let row = row?;
             out.write_all(b"{\"type\":\"row\",\"query\":")?;
             serde_json::to_writer(&mut *out, &query.name)?;
             out.write_all(b",\"severity\":")?;
@@ -57,11 +58,12 @@ fn write_value(value: &OwnedValue, out: &mut impl Write) -> io::Result<()> {
     .map_err(io::Error::from)
 }
 
-fn row_objects(result: &QueryResult) -> impl Iterator<Item = Json> + '_ {
+fn row_objects(result: &QueryResult) -> impl Iterator<Item = io::Result<Json>> + '_ {
     result.rows.iter().map(move |row| {
+        let row = row?;
         let fields: Map<String, Json> =
             result.query.plan.columns.iter().cloned().zip(row.values.iter().map(to_json)).collect();
-        json!({ "query": result.query.name, "severity": result.query.severity.as_str(), "row": fields })
+        Ok(json!({ "query": result.query.name, "severity": result.query.severity.as_str(), "row": fields }))
     })
 }
 

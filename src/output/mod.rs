@@ -106,7 +106,7 @@ pub fn print(
         Format::Jsonl => json::print_lines(report, out),
         Format::Csv => csv::print(report, out),
         Format::Blocklist => {
-            for network in crate::analysis::blocklist(report.results) {
+            for network in crate::analysis::blocklist(report.results)? {
                 writeln!(out, "{network}")?;
             }
             Ok(())

@@ -55,8 +55,8 @@ fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Re
                 .iter()
                 .map(|c| super::sanitize::for_terminal(c).into_owned()),
         );
-        for row in &result.rows {
-            table.add_row(row.values.iter().map(value_text));
+        for row in result.rows.iter() {
+            table.add_row(row?.values.iter().map(value_text));
         }
         writeln!(out, "{table}")?;
     }

@@ -409,13 +409,13 @@ fn truncate(time: DateTime<Utc>, unit: TruncUnit) -> Option<DateTime<Utc>> {
 /// Where a row came from: object index in the sorted input, record index in the object.
 pub type Position = (u32, u32);
 
-#[derive(Debug)]
+/// A row before the final sort: what it is sorted by besides its values.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PendingRow {
     pub position: Position,
-    pub values: Vec<OwnedValue>,
+    pub row: Row,
     /// Values of ORDER BY expressions that are not output columns.
     pub sort_extra: Vec<OwnedValue>,
-    pub identity: String,
 }
 
 /// One result row, and what makes it the same finding from one run to the next: the
@@ -450,6 +450,16 @@ impl Accumulator {
 
     pub fn suppressed(&self) -> u64 {
         self.suppressed
+    }
+
+    /// The rows gathered so far, handed over to be kept elsewhere (see `RowStore`).
+    pub fn take_rows(&mut self) -> Vec<PendingRow> {
+        std::mem::take(&mut self.rows)
+    }
+
+    /// Gives back rows kept elsewhere, to be finished with the others.
+    pub fn add_rows(&mut self, rows: Vec<PendingRow>) {
+        self.rows.extend(rows);
     }
 }
 
@@ -491,9 +501,8 @@ impl Plan {
             };
             acc.rows.push(PendingRow {
                 position,
-                values,
+                row: Row { values, identity },
                 sort_extra,
-                identity,
             });
             return;
         }
@@ -509,19 +518,23 @@ impl Plan {
     }
 
     /// Bounds memory for `ORDER BY … LIMIT n`: only the best n rows of a part can survive.
-    pub fn trim(&self, acc: &mut Accumulator) {
-        if let Some(limit) = self.limit
-            && !self.grouped
-            && acc.rows.len() > limit.saturating_mul(2).max(1024)
-        {
-            self.sort_rows(&mut acc.rows);
-            acc.rows.truncate(limit);
+    /// Sorts on the calling thread: callers may hold a lock that other rayon tasks take.
+    /// Says whether rows were dropped.
+    pub fn trim(&self, rows: &mut Vec<PendingRow>) -> bool {
+        match self.limit {
+            Some(limit) if !self.grouped && rows.len() > limit.saturating_mul(2).max(1024) => {
+                rows.sort_by(|a, b| self.compare_rows(a, b));
+                rows.truncate(limit);
+                true
+            }
+            _ => false,
         }
     }
 
     pub fn merge(&self, into: &mut Accumulator, from: Accumulator) {
         into.suppressed += from.suppressed;
         into.rows.extend(from.rows);
+        self.trim(&mut into.rows);
         for (key, states) in from.groups {
             match into.groups.get_mut(&key) {
                 Some(existing) => {
@@ -534,7 +547,6 @@ impl Plan {
                 }
             }
         }
-        self.trim(into);
     }
 
     /// The final rows, in a deterministic order whatever order the parts were merged in.
@@ -548,12 +560,7 @@ impl Plan {
         if let Some(limit) = self.limit {
             rows.truncate(limit);
         }
-        rows.into_iter()
-            .map(|r| Row {
-                values: r.values,
-                identity: r.identity,
-            })
-            .collect()
+        rows.into_iter().map(|r| r.row).collect()
     }
 
     fn group_rows(&self, acc: Accumulator) -> Vec<PendingRow> {
@@ -580,9 +587,8 @@ impl Plan {
             let identity = identity_of(&key);
             rows.push(PendingRow {
                 position: (0, rows.len() as u32),
-                values,
+                row: Row { values, identity },
                 sort_extra,
-                identity,
             });
         }
         rows
@@ -609,25 +615,28 @@ impl Plan {
         })
     }
 
-    fn sort_rows(&self, rows: &mut [PendingRow]) {
+    pub fn sort_rows(&self, rows: &mut [PendingRow]) {
         // Stable, so the order is the same as a sequential sort's whatever the threads.
-        rows.par_sort_by(|a, b| {
-            let mut extra = 0;
-            for key in &self.order_by {
-                let (x, y) = match &key.target {
-                    SortTarget::Column(i) => (&a.values[*i], &b.values[*i]),
-                    SortTarget::Expr(_) => {
-                        extra += 1;
-                        (&a.sort_extra[extra - 1], &b.sort_extra[extra - 1])
-                    }
-                };
-                let ordering = compare_for_sort(x, y, key);
-                if ordering != Ordering::Equal {
-                    return ordering;
+        rows.par_sort_by(|a, b| self.compare_rows(a, b));
+    }
+
+    /// The output order: ORDER BY, then where the rows were read.
+    pub fn compare_rows(&self, a: &PendingRow, b: &PendingRow) -> Ordering {
+        let mut extra = 0;
+        for key in &self.order_by {
+            let (x, y) = match &key.target {
+                SortTarget::Column(i) => (&a.row.values[*i], &b.row.values[*i]),
+                SortTarget::Expr(_) => {
+                    extra += 1;
+                    (&a.sort_extra[extra - 1], &b.sort_extra[extra - 1])
                 }
+            };
+            let ordering = compare_for_sort(x, y, key);
+            if ordering != Ordering::Equal {
+                return ordering;
             }
-            a.position.cmp(&b.position)
-        });
+        }
+        a.position.cmp(&b.position)
     }
 
     fn new_states(&self) -> Vec<AggregateState> {

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod eval;
+pub mod rows;
 pub mod sql;
 pub mod suppress;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 pub use catalog::{AnalysisMeta, Catalog, LintError, Origin, Query, Severity};
 pub use eval::{Accumulator, Position, Row};
+pub use rows::{MEMORY_BUDGET, RowStore, Rows};
 pub use suppress::Suppression;
 
 use sql::{FieldGate, NameFilter};
@@ -215,12 +217,6 @@ impl QuerySet {
         }
     }
 
-    pub fn trim(&self, accumulators: &mut [Accumulator]) {
-        for (query, acc) in self.queries.iter().zip(accumulators.iter_mut()) {
-            query.plan.trim(acc);
-        }
-    }
-
     pub fn merge(&self, into: &mut [Accumulator], from: Vec<Accumulator>) {
         for ((query, a), b) in self.queries.iter().zip(into.iter_mut()).zip(from) {
             if !b.is_empty() {
@@ -229,14 +225,15 @@ impl QuerySet {
         }
     }
 
-    pub fn finish(&self, accumulators: Vec<Accumulator>) -> Vec<QueryResult> {
-        self.queries
-            .iter()
-            .zip(accumulators)
-            .map(|(query, acc)| QueryResult {
+    /// Each query's result, from the rows `store` took and what `accumulators` hold.
+    pub fn finish(&self, accumulators: Vec<Accumulator>, store: RowStore) -> Vec<QueryResult> {
+        let suppressed: Vec<u64> = accumulators.iter().map(Accumulator::suppressed).collect();
+        let rows = store.finish(self, accumulators);
+        (self.queries.iter().zip(suppressed).zip(rows))
+            .map(|((query, suppressed), rows)| QueryResult {
                 query: Arc::clone(query),
-                suppressed: acc.suppressed(),
-                rows: query.plan.finish(acc),
+                rows,
+                suppressed,
             })
             .collect()
     }
@@ -246,7 +243,7 @@ impl QuerySet {
 #[derive(Debug, Clone)]
 pub struct QueryResult {
     pub query: Arc<Query>,
-    pub rows: Vec<Row>,
+    pub rows: Rows,
     /// Matching records left out by a suppression.
     pub suppressed: u64,
 }
@@ -278,7 +275,7 @@ mod tests {
                 index += 1;
             })
             .unwrap();
-            let results = set.finish(accumulators);
+            let results = set.finish(accumulators, RowStore::new(&set, MEMORY_BUDGET));
             assert_eq!(
                 (results[0].rows.len(), results[0].suppressed),
                 (1, 1),
