@@ -12,10 +12,39 @@ use crate::query::QueryResult;
 use crate::record::{OwnedValue, Value, format_time};
 
 pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
-    let rows = (report.results.iter().flat_map(row_objects)).collect::<io::Result<Vec<Json>>>()?;
-    let document = json!({ "rows": rows, "summary": summary(report) });
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
+    // Row by row, so rows read back from disk are never all in memory; the bytes are those
+    // of `to_writer_pretty` on the whole document (JSON strings hold no raw newlines).
+    let mut first = true;
+    for row in report.results.iter().flat_map(row_objects) {
+        out.write_all(if first {
+            b"{\n  \"rows\": [\n    "
+        } else {
+            b",\n    "
+        })?;
+        first = false;
+        write_indented(&row?, "    ", out)?;
+    }
+    out.write_all(if first {
+        b"{\n  \"rows\": []"
+    } else {
+        b"\n  ]"
+    })?;
+    out.write_all(b",\n  \"summary\": ")?;
+    write_indented(&summary(report), "  ", out)?;
+    writeln!(out, "\n}}")
+}
+
+/// Pretty JSON of `value`, its lines after the first indented by `indent`.
+fn write_indented(value: &Json, indent: &str, out: &mut impl Write) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+            out.write_all(indent.as_bytes())?;
+        }
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
 }
 
 pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
