@@ -151,3 +151,51 @@ fn summary(report: &Report<'_>) -> Json {
         "records_per_second": s.records_per_second(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Mode, Summary};
+    use crate::query::{Catalog, Row};
+
+    #[test]
+    fn the_document_written_row_by_row_is_the_pretty_document() {
+        let catalog = Catalog::load(None).unwrap();
+        let row = |text: &str| Row {
+            values: vec![
+                Value::Str(format!("{text}\n\"quoted\"").into()),
+                Value::Int(3),
+            ],
+            identity: text.into(),
+        };
+        let with_rows = QueryResult {
+            query: catalog.get("root-usage").unwrap().clone(),
+            rows: vec![row("a"), row("b")].into(),
+            suppressed: 0,
+        };
+        let without_rows = QueryResult {
+            rows: Vec::new().into(),
+            ..with_rows.clone()
+        };
+        for results in [
+            vec![with_rows.clone(), without_rows.clone()],
+            vec![without_rows],
+        ] {
+            let report = Report {
+                results: &results,
+                summary: &Summary::default(),
+                mode: Mode::Audit,
+            };
+            let rows: Vec<Json> = results
+                .iter()
+                .flat_map(row_objects)
+                .map(Result::unwrap)
+                .collect();
+            let document = json!({ "rows": rows, "summary": summary(&report) });
+            let expected = serde_json::to_string_pretty(&document).unwrap() + "\n";
+            let mut written = Vec::new();
+            print(&report, &mut written).unwrap();
+            assert_eq!(String::from_utf8(written).unwrap(), expected);
+        }
+    }
+}
