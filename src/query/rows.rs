@@ -43,10 +43,10 @@ struct Slot {
 }
 
 /// A temporary file of sorted runs, one after the other. It has no name: the system removes
-/// it when it is closed, however the process ends.
+/// it when it is closed, however the process ends. Each read seeks first, under the lock.
 #[derive(Debug)]
 struct Spilled {
-    file: File,
+    file: Mutex<File>,
     runs: Vec<Run>,
 }
 
@@ -187,13 +187,14 @@ impl Slot {
         let spilled = match &mut self.spilled {
             Some(spilled) => spilled,
             None => self.spilled.insert(Spilled {
-                file: tempfile::tempfile()?,
+                file: Mutex::new(tempfile::tempfile()?),
                 runs: Vec::new(),
             }),
         };
         let start = spilled.runs.last().map_or(0, |run| run.end);
-        (&spilled.file).seek(SeekFrom::Start(start))?;
-        let mut out = BufWriter::with_capacity(READ_CHUNK, &spilled.file);
+        let mut file = lock(&spilled.file);
+        file.seek(SeekFrom::Start(start))?;
+        let mut out = BufWriter::with_capacity(READ_CHUNK, &mut *file);
         let mut buffer = Vec::new();
         let mut written = 0u64;
         for row in &self.rows {
@@ -447,10 +448,9 @@ impl<'a> Merge<'a> {
     }
 }
 
-/// Reads one run's rows back, a chunk at a time. Readers share the file and seek before
-/// each read.
+/// Reads one run's rows back, a chunk at a time.
 struct RunReader<'a> {
-    file: &'a File,
+    file: &'a Mutex<File>,
     /// File offset of the next chunk, and where the run ends.
     next: u64,
     end: u64,
@@ -491,7 +491,7 @@ impl RunReader<'_> {
         self.read = 0;
         let filled = self.buffer.len();
         self.buffer.resize(filled + chunk, 0);
-        let mut file = self.file;
+        let mut file = lock(self.file);
         file.seek(SeekFrom::Start(self.next))?;
         file.read_exact(&mut self.buffer[filled..])?;
         self.next += chunk as u64;
