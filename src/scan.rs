@@ -100,7 +100,7 @@ pub fn scan(
         warnings: Vec::new(),
         unread: Vec::new(),
     };
-    let store = RowStore::new(queries, MEMORY_BUDGET);
+    let store = RowStore::new(queries, MEMORY_BUDGET, std::env::temp_dir());
     let work = |mut part: Partial, index: usize, raw: Result<Vec<u8>, String>| {
         let before = (part.stats.bytes_uncompressed, part.stats.records);
         scan_object(&objects[index], index as u32, raw, &context, &mut part);
@@ -141,7 +141,7 @@ pub fn scan(
     let mut warnings = merged.warnings;
     if let Some(reason) = store.spill_error() {
         warnings.push(ObjectMessage {
-            object: "result rows".into(),
+            object: store.directory().display().to_string(),
             reason,
         });
     }

@@ -275,7 +275,8 @@ mod tests {
                 index += 1;
             })
             .unwrap();
-            let results = set.finish(accumulators, RowStore::new(&set, MEMORY_BUDGET));
+            let store = RowStore::new(&set, MEMORY_BUDGET, std::env::temp_dir());
+            let results = set.finish(accumulators, store);
             assert_eq!(
                 (results[0].rows.len(), results[0].suppressed),
                 (1, 1),

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering as Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,6 +27,8 @@ const READ_CHUNK: usize = 64 << 10;
 /// The rows of the scan's queries, per query, gathered from every worker after each object.
 pub struct RowStore {
     budget: usize,
+    /// Where the temporary files go.
+    directory: PathBuf,
     /// Bytes of rows in memory, all queries together (an estimate of their heap use).
     held: AtomicUsize,
     slots: Vec<Mutex<Slot>>,
@@ -65,9 +68,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl RowStore {
-    pub fn new(set: &QuerySet, budget: usize) -> RowStore {
+    pub fn new(set: &QuerySet, budget: usize, directory: PathBuf) -> RowStore {
         RowStore {
             budget,
+            directory,
             held: AtomicUsize::new(0),
             slots: set.queries().iter().map(|_| Mutex::default()).collect(),
             spilling: Mutex::new(()),
@@ -124,7 +128,7 @@ impl RowStore {
             // On this thread: a parallel sort could run, on this thread, a task that waits
             // for this lock.
             slot.rows.sort_by(|a, b| plan.compare_rows(a, b));
-            match slot.write_run() {
+            match slot.write_run(&self.directory) {
                 Ok(()) => {
                     self.held.fetch_sub(slot.bytes, Relaxed::Relaxed);
                     slot.bytes = 0;
@@ -132,8 +136,7 @@ impl RowStore {
                 }
                 Err(e) => {
                     *lock(&self.spill_error) = Some(format!(
-                        "cannot write result rows to a temporary file in {}: {e}; they are kept in memory (set TMPDIR to a directory with space)",
-                        std::env::temp_dir().display()
+                        "cannot write result rows to a temporary file here: {e}; they are kept in memory (set TMPDIR to a directory with space)"
                     ));
                     return;
                 }
@@ -144,6 +147,11 @@ impl RowStore {
     /// Why rows could not be written out, if they could not: the scan reports it.
     pub fn spill_error(&self) -> Option<String> {
         lock(&self.spill_error).clone()
+    }
+
+    /// Where the temporary files go.
+    pub fn directory(&self) -> &Path {
+        &self.directory
     }
 
     /// Each query's rows, in its final order. `accumulators` give their own rows too (those
@@ -183,11 +191,11 @@ impl RowStore {
 
 impl Slot {
     /// Appends the slot's rows, sorted, to its temporary file as one run.
-    fn write_run(&mut self) -> io::Result<()> {
+    fn write_run(&mut self, directory: &Path) -> io::Result<()> {
         let spilled = match &mut self.spilled {
             Some(spilled) => spilled,
             None => self.spilled.insert(Spilled {
-                file: Mutex::new(tempfile::tempfile()?),
+                file: Mutex::new(tempfile::tempfile_in(directory)?),
                 runs: Vec::new(),
             }),
         };
@@ -684,8 +692,12 @@ mod tests {
             .collect()
     }
 
-    fn scan(set: &QuerySet, objects: &[Vec<u8>], budget: usize) -> Vec<Rows> {
-        let store = RowStore::new(set, budget);
+    /// Each query's rows, and why they could not be spilled, if they could not.
+    fn scan_into(
+        store: RowStore,
+        set: &QuerySet,
+        objects: &[Vec<u8>],
+    ) -> (Vec<Rows>, Option<String>) {
         let projection = set.projection(true, false);
         let mut accumulators = set.accumulators();
         for (object, text) in objects.iter().enumerate() {
@@ -697,8 +709,15 @@ mod tests {
             .unwrap();
             store.absorb(set, &mut accumulators);
         }
-        assert_eq!(store.spill_error(), None);
-        store.finish(set, accumulators)
+        let error = store.spill_error();
+        (store.finish(set, accumulators), error)
+    }
+
+    fn scan(set: &QuerySet, objects: &[Vec<u8>], budget: usize) -> Vec<Rows> {
+        let store = RowStore::new(set, budget, std::env::temp_dir());
+        let (rows, error) = scan_into(store, set, objects);
+        assert_eq!(error, None);
+        rows
     }
 
     fn query_set() -> QuerySet {
@@ -760,6 +779,22 @@ mod tests {
                 .count()
         );
         assert_eq!(fewer.iter().count(), fewer.len());
+    }
+
+    #[test]
+    fn rows_stay_in_memory_when_no_temporary_file_can_be_made() {
+        let set = query_set();
+        let objects = objects(6);
+        let missing = std::env::temp_dir().join("trailscan-no-such-directory");
+        let store = RowStore::new(&set, 32 << 10, missing);
+        let (rows, error) = scan_into(store, &set, &objects);
+        let error = error.expect("the failed spill is reported");
+        assert!(error.contains("kept in memory"), "{error}");
+        assert_eq!(spilled_runs(&rows[0]), 0);
+        let expected = scan(&set, &objects, usize::MAX);
+        for (kept, expected) in rows.iter().zip(&expected) {
+            assert_eq!(kept.to_vec().unwrap(), expected.to_vec().unwrap());
+        }
     }
 
     #[test]
