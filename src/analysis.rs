@@ -95,14 +95,9 @@ impl Analysis {
     }
 
     /// Turns the queries' results (in the order of `queries`) into findings.
-    pub fn finish(&self, mut results: Vec<QueryResult>) -> io::Result<Vec<QueryResult>> {
-        // The analysis' own queries return groups, few enough to hold; a catalogue query
-        // that comes after them is passed on as it is.
-        let own = match self {
-            Analysis::SuspiciousIps(_) | Analysis::SecretsAccess { .. } => 3,
-            Analysis::Insights { .. } => 4,
-        };
-        let passed_on = results.split_off(own.min(results.len()));
+    pub fn finish(&self, results: Vec<QueryResult>) -> io::Result<Vec<QueryResult>> {
+        // The analyses read groups, and secrets-access the few Secrets Manager changes: few
+        // enough to hold.
         let found = (results.iter().map(|result| result.rows.to_vec()))
             .collect::<io::Result<Vec<Vec<Row>>>>()?;
         Ok(match self {
@@ -112,11 +107,7 @@ impl Analysis {
                 sigma,
                 min_count,
             } => insights(&found, *periods, *sigma, *min_count),
-            Analysis::SecretsAccess { periods, .. } => {
-                let mut findings = secrets_access(found, *periods);
-                findings.extend(passed_on);
-                findings
-            }
+            Analysis::SecretsAccess { periods, .. } => secrets_access(results, found, *periods),
         })
     }
 }
@@ -413,8 +404,12 @@ const READ_BURST: AnalysisMeta = AnalysisMeta {
     runbook: "Bulk secret reads are how credentials are harvested: confirm the job that did it, or rotate the secrets read and revoke the principal's sessions.",
 };
 
-fn secrets_access(mut results: Vec<Vec<Row>>, periods: Periods) -> Vec<QueryResult> {
-    let times = &results[2];
+fn secrets_access(
+    mut results: Vec<QueryResult>,
+    mut found: Vec<Vec<Row>>,
+    periods: Periods,
+) -> Vec<QueryResult> {
+    let times = &found[2];
     let first = times.first().and_then(|r| time(&r.values[0]));
     let last = times.first().and_then(|r| time(&r.values[1]));
     let mut new_readers = Vec::new();
@@ -422,12 +417,12 @@ fn secrets_access(mut results: Vec<Vec<Row>>, periods: Periods) -> Vec<QueryResu
         let (baseline_start, recent_start) = split(periods, first, last);
         let in_baseline =
             |t: Option<DateTime<Utc>>| t.is_some_and(|t| t >= baseline_start && t < recent_start);
-        let secrets_with_history: BTreeSet<String> = results[0]
+        let secrets_with_history: BTreeSet<String> = found[0]
             .iter()
             .filter(|r| in_baseline(time(&r.values[2])))
             .map(|r| text(&r.values[1]))
             .collect();
-        for row in &results[0] {
+        for row in &found[0] {
             let secret = text(&row.values[1]);
             let first_read = time(&row.values[2]);
             if secrets_with_history.contains(&secret)
@@ -450,8 +445,8 @@ fn secrets_access(mut results: Vec<Vec<Row>>, periods: Periods) -> Vec<QueryResu
             .total_cmp(&b.values[0])
             .then_with(|| a.identity.cmp(&b.identity))
     });
-    let bursts = results.remove(1);
-    vec![
+    let bursts = found.remove(1);
+    let mut out = vec![
         finding(
             NEW_READER,
             &["first_read", "principal", "secret_id", "reads"],
@@ -469,7 +464,12 @@ fn secrets_access(mut results: Vec<Vec<Row>>, periods: Periods) -> Vec<QueryResu
             ],
             bursts,
         ),
-    ]
+    ];
+    // The changes are a plain query of the catalogue, reported as they are.
+    if results.len() > 3 {
+        out.push(results.remove(3));
+    }
+    out
 }
 
 /// The flagged addresses of `results` as CIDRs (`/32`, `/128`), sorted, one per line.
