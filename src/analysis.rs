@@ -96,8 +96,8 @@ impl Analysis {
 
     /// Turns the queries' results (in the order of `queries`) into findings.
     pub fn finish(&self, results: Vec<QueryResult>) -> io::Result<Vec<QueryResult>> {
-        // The analyses read groups, and secrets-access the few Secrets Manager changes: few
-        // enough to hold.
+        // The analyses read groups, and secrets-access the rare Secrets Manager changes:
+        // little enough to hold.
         let found = (results.iter().map(|result| result.rows.to_vec()))
             .collect::<io::Result<Vec<Vec<Row>>>>()?;
         Ok(match self {
