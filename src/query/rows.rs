@@ -18,8 +18,8 @@ use super::{Accumulator, Query, QuerySet};
 use crate::record::{OwnedValue, Value};
 
 /// How much of the rows of all queries together is held in memory before the biggest shares
-/// are written out. With it the audit of the benchmark corpus peaks at 73 MB of RSS, and at
-/// 96 MB on four times that corpus.
+/// are written out. With it the audit of the benchmark corpus peaks at 73 to 78 MB of RSS,
+/// and at 96 to 99 MB on four times that corpus.
 pub const MEMORY_BUDGET: usize = 48 << 20;
 
 /// Bytes read from a run at a time while merging.
