@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering as Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::DateTime;
 
@@ -63,9 +63,7 @@ struct Run {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A worker that panicked left the rows as they were: they are still good to read.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl RowStore {
@@ -158,10 +156,8 @@ impl RowStore {
     /// Each query's rows, in its final order. `accumulators` give their own rows too (those
     /// gathered since the last `absorb`) and the groups of grouped queries.
     pub fn finish(self, set: &QuerySet, accumulators: Vec<Accumulator>) -> Vec<Rows> {
-        let slots = self.slots.into_iter().map(|slot| {
-            slot.into_inner()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-        });
+        let slots = (self.slots.into_iter())
+            .map(|slot| slot.into_inner().unwrap_or_else(PoisonError::into_inner));
         (set.queries().iter().zip(accumulators).zip(slots))
             .map(|((query, mut acc), slot)| match slot.spilled {
                 None => {
@@ -245,6 +241,16 @@ enum Stored {
     },
 }
 
+impl Stored {
+    /// Every row, hidden or not.
+    fn len(&self) -> usize {
+        match self {
+            Stored::Memory(rows) => rows.len(),
+            Stored::Merged { len, .. } => *len,
+        }
+    }
+}
+
 impl From<Vec<Row>> for Rows {
     fn from(rows: Vec<Row>) -> Rows {
         Rows {
@@ -252,12 +258,6 @@ impl From<Vec<Row>> for Rows {
             stored: Arc::new(Stored::Memory(rows)),
             hidden: None,
         }
-    }
-}
-
-impl Default for Rows {
-    fn default() -> Rows {
-        Rows::from(Vec::new())
     }
 }
 
@@ -272,23 +272,20 @@ impl Rows {
 
     /// The rows in order. Rows read back from disk can fail to read: the error ends them.
     pub fn iter(&self) -> RowIter<'_> {
-        let (source, stored_len) = match &*self.stored {
-            Stored::Memory(rows) => (Source::Memory(rows.iter()), rows.len()),
+        let source = match &*self.stored {
+            Stored::Memory(rows) => Source::Memory(rows.iter()),
             Stored::Merged {
                 query,
                 tail,
                 spilled,
-                len,
-            } => (
-                Source::Merge(Box::new(Merge::new(&query.plan, tail, spilled))),
-                *len,
-            ),
+                ..
+            } => Source::Merge(Box::new(Merge::new(&query.plan, tail, spilled))),
         };
         RowIter {
             source,
             hidden: self.hidden.as_deref().map(Vec::as_slice),
             next_position: 0,
-            stored_len,
+            stored_len: self.stored.len(),
         }
     }
 
@@ -298,13 +295,9 @@ impl Rows {
 
     /// These rows without those `leave_out` picks, and how many it picked.
     pub fn without(&self, mut leave_out: impl FnMut(&Row) -> bool) -> io::Result<(Rows, usize)> {
-        let stored_len = match &*self.stored {
-            Stored::Memory(rows) => rows.len(),
-            Stored::Merged { len, .. } => *len,
-        };
         let mut hidden = match &self.hidden {
             Some(hidden) => hidden.to_vec(),
-            None => vec![false; stored_len],
+            None => vec![false; self.stored.len()],
         };
         let mut dropped = 0;
         let mut rows = self.iter();
