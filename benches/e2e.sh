@@ -7,8 +7,8 @@
 # builds trailscan in release mode, installs hyperfine and jq (Debian) and DuckDB (PyPI) when
 # missing, times every tool with hyperfine on 2 threads, measures peak RSS with GNU time,
 # checks that every tool returns the same number of failed-logins rows, runs trailscan again
-# on a corpus four times larger (hard links) to show that memory stays flat, and writes
-# BENCHMARKS.md.
+# on a corpus four times larger (hard links) to show that memory stays flat, times the
+# ratios with targets again in alternating runs, and writes BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,6 +86,25 @@ for name in "${order[@]}"; do peak[$name]=$(rss "${commands[$name]}"); done
 peak_big_failed=$(rss "$bin failed-logins $big --threads 2 --format jsonl > /dev/null")
 peak_big_audit=$(rss "$bin audit $big --threads 2 --format jsonl > /dev/null")
 
+# hyperfine times one command after the other, and this machine's load drifts in between:
+# the ratios with targets are also taken from runs that alternate, command by command.
+python3 - "$bin" "$corpus" > target/bench-alternating.json <<'PY'
+import json, statistics, subprocess, sys, time
+bin, corpus = sys.argv[1:]
+commands = {
+    "decompress": [bin, "decompress", corpus, "--threads", "2"],
+    "failed-logins": [bin, "failed-logins", corpus, "--threads", "2", "--format", "jsonl"],
+    "audit": [bin, "audit", corpus, "--threads", "2", "--format", "jsonl"],
+}
+times = {name: [] for name in commands}
+for _ in range(11):
+    for name, argv in commands.items():
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times[name].append(time.perf_counter() - start)
+print(json.dumps({name: statistics.median(runs) for name, runs in times.items()}))
+PY
+
 python3 - "$out" "$raw_bytes" "$records" "$files" "$rows_trailscan" \
     "${peak[zcat]}" "${peak[decompress]}" "${peak[failed-logins]}" "${peak[most-rows]}" "${peak[audit]}" "${peak[duckdb]}" "${peak[jq]}" \
     "$peak_big_failed" "$peak_big_audit" "${labels[@]}" <<'PY'
@@ -98,6 +117,7 @@ labels = rest[9:]
 raw, records = int(raw), int(records)
 results = {r["command"]: r for r in json.load(open("target/bench-hyperfine.json"))["results"]}
 median = {name: results[name]["median"] for name in results}
+alternating = json.load(open("target/bench-alternating.json"))
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 lines = [
     "# Benchmarks",
@@ -125,6 +145,8 @@ lines += [
     f"| trailscan failed-logins / zcat | {median['failed-logins'] / median['zcat']:.2f}x | |",
     f"| trailscan audit / failed-logins | {median['audit'] / median['failed-logins']:.2f}x | at most 1.2x |",
     f"| trailscan audit / athena-policy-and-role-events | {median['audit'] / median['most-rows']:.2f}x | |",
+    f"| trailscan failed-logins / trailscan decompress, alternating runs (median of 11 each) | {alternating['failed-logins'] / alternating['decompress']:.2f}x | at most 1.5x |",
+    f"| trailscan audit / failed-logins, alternating runs | {alternating['audit'] / alternating['failed-logins']:.2f}x | at most 1.2x |",
     f"| peak RSS, failed-logins: corpus / 4x corpus | {peaks['failed-logins'] / 1024:.0f} MB / {big_failed / 1024:.0f} MB | at most 150 MB, flat |",
     f"| peak RSS, audit: corpus / 4x corpus | {peaks['audit'] / 1024:.0f} MB / {big_audit / 1024:.0f} MB | at most 150 MB, flat |",
     "",
