@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::{Mode, Report, megabytes, value_text};
 use crate::query::QueryResult;
@@ -47,20 +47,83 @@ fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Re
         if rows == 1 { "" } else { "s" }
     )?;
     if rows > 0 {
-        let mut table = new_table(fit);
-        table.set_header(
-            query
-                .plan
-                .columns
-                .iter()
-                .map(|c| super::sanitize::for_terminal(c).into_owned()),
-        );
-        for row in result.rows.iter() {
-            table.add_row(row?.values.iter().map(value_text));
+        let header: Vec<String> = (query.plan.columns.iter())
+            .map(|c| super::sanitize::for_terminal(c).into_owned())
+            .collect();
+        if fit {
+            // Fitting to the terminal weighs every cell: one table of every row.
+            let mut table = new_table(true);
+            table.set_header(header);
+            for row in result.rows.iter() {
+                table.add_row(row?.values.iter().map(value_text));
+            }
+            writeln!(out, "{table}")?;
+        } else {
+            print_in_parts(result, header, out)?;
         }
-        writeln!(out, "{table}")?;
     }
     writeln!(out)
+}
+
+/// Rows per table part: the piped table holds no more than this many rows at a time.
+const ROWS_PER_PART: usize = 1_000;
+
+/// The piped table, built a part at a time and joined: every part gets the columns' widths
+/// over all rows, so the lines are those of one table of every row, which would hold all of
+/// them in memory at once (about 2.6 KB a row).
+fn print_in_parts(
+    result: &QueryResult,
+    header: Vec<String>,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut widths = vec![0u16; header.len()];
+    let mut parts = 0;
+    for_each_part(result, &header, |table, _| {
+        for (width, part) in widths.iter_mut().zip(table.column_max_content_widths()) {
+            *width = (*width).max(part);
+        }
+        parts += 1;
+        Ok(())
+    })?;
+    // comfy-table's default padding: a space either side.
+    let padding = 2;
+    let constraints: Vec<ColumnConstraint> = (widths.iter())
+        .map(|w| ColumnConstraint::LowerBoundary(Width::Fixed(w.saturating_add(padding))))
+        .collect();
+    for_each_part(result, &header, |table, part| {
+        table.set_constraints(constraints.iter().copied());
+        let lines: Vec<String> = table.lines().collect();
+        // The parts' own top and bottom borders are dropped where two parts meet.
+        let from = usize::from(part > 0);
+        let to = lines.len() - usize::from(part + 1 < parts);
+        for line in &lines[from..to] {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    })
+}
+
+/// Calls `each` with a table of every `ROWS_PER_PART` rows and its index, the first part
+/// under `header`.
+fn for_each_part(
+    result: &QueryResult,
+    header: &[String],
+    mut each: impl FnMut(&mut Table, usize) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut rows = result.rows.iter().peekable();
+    let mut part = 0;
+    while rows.peek().is_some() {
+        let mut table = new_table(false);
+        if part == 0 {
+            table.set_header(header);
+        }
+        for row in rows.by_ref().take(ROWS_PER_PART) {
+            table.add_row(row?.values.iter().map(value_text));
+        }
+        each(&mut table, part)?;
+        part += 1;
+    }
+    Ok(())
 }
 
 fn print_overview(report: &Report<'_>, out: &mut impl Write, fit: bool) -> io::Result<()> {
@@ -172,5 +235,52 @@ fn count(n: usize, noun: &str) -> String {
         (1, _) => format!("1 {noun}"),
         (_, "query") => format!("{n} queries"),
         _ => format!("{n} {noun}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::{Catalog, Row};
+    use crate::record::Value;
+
+    #[test]
+    fn a_table_printed_in_parts_is_the_table_of_every_row() {
+        let catalog = Catalog::load(None).unwrap();
+        let query = catalog.get("root-usage").unwrap().clone();
+        let row = |i: usize| Row {
+            values: (0..query.plan.columns.len())
+                .map(|column| match (i, column) {
+                    (2_400, 1) => {
+                        Value::Str("the widest cell of its column, in the last part".into())
+                    }
+                    (7, 2) => Value::Str("日本語の幅".into()),
+                    (_, 3) => Value::Int(i as i64),
+                    (_, 4) => Value::Null,
+                    _ => Value::Str("x".repeat(i % 17).into()),
+                })
+                .collect(),
+            identity: i.to_string(),
+        };
+        for count in [1, ROWS_PER_PART, ROWS_PER_PART + 1, 2_401] {
+            let result = QueryResult {
+                query: query.clone(),
+                rows: (0..count).map(row).collect::<Vec<Row>>().into(),
+                suppressed: 0,
+            };
+            let header: Vec<String> = query.plan.columns.clone();
+            let mut whole = new_table(false);
+            whole.set_header(&header);
+            for row in result.rows.iter() {
+                whole.add_row(row.unwrap().values.iter().map(value_text));
+            }
+            let mut parts = Vec::new();
+            print_in_parts(&result, header, &mut parts).unwrap();
+            assert_eq!(
+                String::from_utf8(parts).unwrap(),
+                format!("{whole}\n"),
+                "{count} rows"
+            );
+        }
     }
 }
