@@ -59,7 +59,7 @@ fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Re
             }
             writeln!(out, "{table}")?;
         } else {
-            print_in_parts(result, header, out)?;
+            print_in_parts(result, &header, out)?;
         }
     }
     writeln!(out)
@@ -71,14 +71,10 @@ const ROWS_PER_PART: usize = 1_000;
 /// The piped table, built a part at a time and joined: every part gets the columns' widths
 /// over all rows, so the lines are those of one table of every row, which would hold all of
 /// them in memory at once (about 2.6 KB a row).
-fn print_in_parts(
-    result: &QueryResult,
-    header: Vec<String>,
-    out: &mut impl Write,
-) -> io::Result<()> {
+fn print_in_parts(result: &QueryResult, header: &[String], out: &mut impl Write) -> io::Result<()> {
     let mut widths = vec![0u16; header.len()];
     let mut parts = 0;
-    for_each_part(result, &header, |table, _| {
+    for_each_part(result, header, |table, _| {
         for (width, part) in widths.iter_mut().zip(table.column_max_content_widths()) {
             *width = (*width).max(part);
         }
@@ -90,7 +86,7 @@ fn print_in_parts(
     let constraints: Vec<ColumnConstraint> = (widths.iter())
         .map(|w| ColumnConstraint::LowerBoundary(Width::Fixed(w.saturating_add(padding))))
         .collect();
-    for_each_part(result, &header, |table, part| {
+    for_each_part(result, header, |table, part| {
         table.set_constraints(constraints.iter().copied());
         let lines: Vec<String> = table.lines().collect();
         // The parts' own top and bottom borders are dropped where two parts meet.
@@ -275,7 +271,7 @@ mod tests {
                 whole.add_row(row.unwrap().values.iter().map(value_text));
             }
             let mut parts = Vec::new();
-            print_in_parts(&result, header, &mut parts).unwrap();
+            print_in_parts(&result, &header, &mut parts).unwrap();
             assert_eq!(
                 String::from_utf8(parts).unwrap(),
                 format!("{whole}\n"),
