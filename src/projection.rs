@@ -1113,6 +1113,10 @@ mod tests {
         }
     }
 
+    fn paths(names: &[&str]) -> Vec<FieldPath> {
+        names.iter().map(|p| FieldPath::parse(p)).collect()
+    }
+
     fn projection(paths: &[&str]) -> Projection {
         Projection::of(
             &paths
@@ -1283,12 +1287,6 @@ mod tests {
 
     #[test]
     fn each_event_keeps_what_its_name_needs() {
-        let paths = |names: &[&str]| {
-            names
-                .iter()
-                .map(|p| FieldPath::parse(p))
-                .collect::<Vec<_>>()
-        };
         let always = paths(&["eventName", "eventTime"]);
         let for_login = paths(&["errorMessage", "userIdentity.arn"]);
         let for_roles = paths(&["requestParameters"]);
@@ -1325,12 +1323,6 @@ mod tests {
 
     #[test]
     fn the_rest_of_an_event_nobody_asked_for_is_jumped_over_but_checked() {
-        let paths = |names: &[&str]| {
-            names
-                .iter()
-                .map(|p| FieldPath::parse(p))
-                .collect::<Vec<_>>()
-        };
         let always = paths(&["eventName", "awsRegion"]);
         let for_login = paths(&["errorMessage"]);
         let by_name = HashMap::from([("ConsoleLogin".to_owned(), for_login.iter().collect())]);
@@ -1433,12 +1425,6 @@ mod tests {
 
     #[test]
     fn an_event_meeting_a_field_condition_keeps_what_it_asks_for() {
-        let paths = |names: &[&str]| {
-            names
-                .iter()
-                .map(|p| FieldPath::parse(p))
-                .collect::<Vec<_>>()
-        };
         let always = paths(&["eventName"]);
         let for_root = paths(&["userIdentity.type", "userIdentity.arn", "errorCode"]);
         let is_root = FieldTest::new(FieldPath::parse("userIdentity.type"), |value, _| {
