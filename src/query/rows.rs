@@ -401,6 +401,7 @@ impl<'a> Merge<'a> {
             .runs
             .iter()
             .map(|run| RunReader {
+                plan,
                 file: &spilled.file,
                 next: run.start,
                 end: run.end,
@@ -452,6 +453,7 @@ impl<'a> Merge<'a> {
 
 /// Reads one run's rows back, a chunk at a time.
 struct RunReader<'a> {
+    plan: &'a Plan,
     file: &'a Mutex<File>,
     /// File offset of the next chunk, and where the run ends.
     next: u64,
@@ -473,7 +475,7 @@ impl RunReader<'_> {
         self.read += 4;
         let length = u32::from_le_bytes(length) as usize;
         self.fill(length)?;
-        let row = decode(&self.buffer[self.read..self.read + length])?;
+        let row = decode(&self.buffer[self.read..self.read + length], self.plan)?;
         self.read += length;
         Ok(Some(row))
     }
@@ -584,18 +586,17 @@ fn encode_values(values: &[OwnedValue], out: &mut Vec<u8>) {
     }
 }
 
-/// Reads what `encode` wrote (without its length).
-fn decode(bytes: &[u8]) -> io::Result<PendingRow> {
+/// Reads what `encode` wrote (without its length), for a row of `plan`.
+fn decode(bytes: &[u8], plan: &Plan) -> io::Result<PendingRow> {
     let mut reader = Decoder { bytes };
     let position = (reader.u32()?, reader.u32()?);
     let values = reader.values()?;
     let sort_extra = reader.values()?;
     let identity = reader.text()?;
-    Ok(PendingRow {
-        position,
-        row: Row { values, identity },
-        sort_extra,
-    })
+    if values.len() != plan.projections.len() || sort_extra.len() != plan.sort_expressions() {
+        return Err(damaged());
+    }
+    Ok(plan.pending_row(position, Row { values, identity }, sort_extra))
 }
 
 struct Decoder<'a> {
@@ -793,26 +794,27 @@ mod tests {
 
     #[test]
     fn a_cut_row_is_an_error_not_a_panic() {
-        let row = PendingRow {
-            position: (3, 9),
-            row: Row {
-                values: vec![
-                    Value::Null,
-                    Value::Bool(true),
-                    Value::Int(-4),
-                    Value::Float(0.5),
-                    Value::Str("ü".to_owned().into()),
-                    Value::Time(DateTime::from_timestamp(1_700_000_000, 5).unwrap()),
-                ],
-                identity: "id".into(),
-            },
-            sort_extra: vec![Value::Str("x".to_owned().into())],
-        };
+        let plan = crate::query::sql::compile(
+            "SELECT errorCode, readOnly, 1 AS one, 0.5 AS half, eventName, \
+             from_iso8601_timestamp(eventTime) AS at FROM cloudtrail_logs ORDER BY lower(eventID)",
+        )
+        .unwrap();
+        let values = vec![
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(-4),
+            Value::Float(0.5),
+            Value::Str("ü".to_owned().into()),
+            Value::Time(DateTime::from_timestamp(1_700_000_000, 5).unwrap()),
+        ];
+        let identity = "id".into();
+        let sort_extra = vec![Value::Str("x".to_owned().into())];
+        let row = plan.pending_row((3, 9), Row { values, identity }, sort_extra);
         let mut bytes = Vec::new();
         encode(&row, &mut bytes);
-        assert_eq!(decode(&bytes[4..]).unwrap(), row);
+        assert_eq!(decode(&bytes[4..], &plan).unwrap(), row);
         for cut in 4..bytes.len() {
-            assert!(decode(&bytes[4..cut]).is_err(), "cut at {cut}");
+            assert!(decode(&bytes[4..cut], &plan).is_err(), "cut at {cut}");
         }
     }
 }
