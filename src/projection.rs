@@ -1005,7 +1005,7 @@ fn string_text(raw: &str, escaped: bool, offset: usize) -> Result<Cow<'_, str>, 
 /// Where the first byte that ends a run of plain string text is: `"`, `\\` or a control
 /// character (which JSON forbids raw in a string). Eight bytes at a time: most strings of
 /// an event are shorter than a vectorised search takes to set up.
-fn string_stop(text: &[u8]) -> Option<usize> {
+pub(crate) fn string_stop(text: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // The lowest flagged byte is exact; flags above a match may be false.

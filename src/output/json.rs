@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use serde_json::{Map, Value as Json, json};
 
 use super::Report;
+use crate::projection::string_stop;
 use crate::query::QueryResult;
 use crate::record::{OwnedValue, Value, format_time};
 
@@ -51,19 +52,24 @@ pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> 
     // Written field by field: a Map per row costs more than the scan for big results.
     for result in report.results {
         let query = &result.query;
+        // What every row of the query starts with, and each column's key.
+        let mut start = b"{\"type\":\"row\",\"query\":".to_vec();
+        write_str(&query.name, &mut start)?;
+        start.extend_from_slice(b",\"severity\":");
+        write_str(query.severity.as_str(), &mut start)?;
+        start.extend_from_slice(b",\"row\":{");
+        let mut keys = Vec::with_capacity(query.plan.columns.len());
+        for (i, column) in query.plan.columns.iter().enumerate() {
+            let mut key = if i > 0 { b",".to_vec() } else { Vec::new() };
+            write_str(column, &mut key)?;
+            key.push(b':');
+            keys.push(key);
+        }
         for row in result.rows.iter() {
             let row = row?;
-            out.write_all(b"{\"type\":\"row\",\"query\":")?;
-            serde_json::to_writer(&mut *out, &query.name)?;
-            out.write_all(b",\"severity\":")?;
-            serde_json::to_writer(&mut *out, query.severity.as_str())?;
-            out.write_all(b",\"row\":{")?;
-            for (i, (column, value)) in query.plan.columns.iter().zip(&row.values).enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                serde_json::to_writer(&mut *out, column)?;
-                out.write_all(b":")?;
+            out.write_all(&start)?;
+            for (key, value) in keys.iter().zip(&row.values) {
+                out.write_all(key)?;
                 write_value(value, out)?;
             }
             out.write_all(b"}}\n")?;
@@ -80,11 +86,21 @@ pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> 
 
 fn write_value(value: &OwnedValue, out: &mut impl Write) -> io::Result<()> {
     match value {
-        Value::Str(s) => serde_json::to_writer(&mut *out, s.as_ref()),
-        Value::Time(t) => serde_json::to_writer(&mut *out, &format_time(t)),
-        other => serde_json::to_writer(&mut *out, &to_json(other)),
+        Value::Str(s) => write_str(s, out),
+        Value::Time(t) => write_str(&format_time(t), out),
+        other => serde_json::to_writer(&mut *out, &to_json(other)).map_err(io::Error::from),
     }
-    .map_err(io::Error::from)
+}
+
+/// `text` as a JSON string, as serde_json writes it; most log text needs no escape, and
+/// is copied as it is.
+fn write_str(text: &str, out: &mut impl Write) -> io::Result<()> {
+    if string_stop(text.as_bytes()).is_some() {
+        return serde_json::to_writer(&mut *out, text).map_err(io::Error::from);
+    }
+    out.write_all(b"\"")?;
+    out.write_all(text.as_bytes())?;
+    out.write_all(b"\"")
 }
 
 fn row_objects(result: &QueryResult) -> impl Iterator<Item = io::Result<Json>> + '_ {
@@ -197,5 +213,63 @@ mod tests {
             print(&report, &mut written).unwrap();
             assert_eq!(String::from_utf8(written).unwrap(), expected);
         }
+    }
+
+    #[test]
+    fn json_lines_are_what_serde_json_writes_for_each_row() {
+        let catalog = Catalog::load(None).unwrap();
+        let query = catalog.get("root-usage").unwrap().clone();
+        let texts = [
+            "plain",
+            "",
+            "tab\there",
+            "\"q\" \\ b",
+            "\u{1b}[31m",
+            "é ✓ \u{7f}",
+            "a\u{0}",
+        ];
+        let rows: Vec<Row> = (texts.iter())
+            .map(|text| Row {
+                values: (query.plan.columns.iter())
+                    .enumerate()
+                    .map(|(i, _)| match i % 4 {
+                        0 => Value::Str((*text).to_owned().into()),
+                        1 => Value::Null,
+                        2 => {
+                            Value::Time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap())
+                        }
+                        _ => Value::Float(0.25),
+                    })
+                    .collect(),
+                identity: (*text).into(),
+            })
+            .collect();
+        let results = vec![QueryResult {
+            query: query.clone(),
+            rows: rows.clone().into(),
+            suppressed: 0,
+        }];
+        let report = Report {
+            results: &results,
+            summary: &Summary::default(),
+            mode: Mode::Audit,
+        };
+        let mut expected = String::new();
+        for row in &rows {
+            let fields: Map<String, Json> = query
+                .plan
+                .columns
+                .iter()
+                .cloned()
+                .zip(row.values.iter().map(to_json))
+                .collect();
+            let line = json!({ "type": "row", "query": query.name, "severity": query.severity.as_str(), "row": fields });
+            expected += &(serde_json::to_string(&line).unwrap() + "\n");
+        }
+        let mut written = Vec::new();
+        print_lines(&report, &mut written).unwrap();
+        let written = String::from_utf8(written).unwrap();
+        let rows_written = written.rsplit_once("{\"type\":\"summary\"").unwrap().0;
+        assert_eq!(rows_written, expected);
     }
 }
