@@ -16,6 +16,8 @@ use std::sync::Arc;
 use simd_json::value::borrowed::Object;
 use simd_json::{BorrowedValue, StaticNode};
 
+use memchr::memmem;
+
 use crate::json_skip::{SkipError, container_end, object_rest_end};
 use crate::record::{FieldPath, Value, resolve};
 
@@ -54,6 +56,9 @@ struct Triage {
     field_children: Vec<Option<usize>>,
     /// Per child of the root: whether some field condition reads it.
     tested: Vec<bool>,
+    /// Per child of the root: its key, quoted, in lower case, to look for in the rest of an
+    /// event (see `Triage::rest_lacks_unseen`).
+    quoted_keys: Vec<memmem::Finder<'static>>,
 }
 
 /// A condition an event must meet for some fields to be built.
@@ -225,6 +230,45 @@ impl Triage {
     }
 }
 
+impl Triage {
+    /// Where the event ends, when its rest, from `at` (between two members) on, cannot hold
+    /// a key that it must show and has not shown (`seen`): when none of those keys stands
+    /// there in any case and nothing is escaped in a way that could spell one (`\\u`).
+    /// Finding that takes one jump to the end and one search per key, which is cheaper
+    /// than walking every key of the rest.
+    fn rest_lacks_unseen(
+        &self,
+        text: &str,
+        at: usize,
+        depth: usize,
+        seen: u64,
+        folded: &mut Vec<u8>,
+    ) -> Option<usize> {
+        // A child past the 64th has no bit: `must_see` then has every bit set.
+        if self.must_see == u64::MAX {
+            return None;
+        }
+        let mut unseen = self.must_see & !seen;
+        let end = object_rest_end(text.as_bytes(), at, MAX_DEPTH.saturating_sub(depth)).ok()?;
+        let rest = &text.as_bytes()[at..end];
+        if memchr::memchr_iter(b'\\', rest).any(|i| rest.get(i + 1) == Some(&b'u')) {
+            return None;
+        }
+        // ASCII letters to lower case; other bytes may change too, which can only make a
+        // key seem to be there when it is not (and the rest is then walked).
+        folded.clear();
+        folded.extend(rest.iter().map(|b| b | 0x20));
+        while unseen != 0 {
+            let child = unseen.trailing_zeros() as usize;
+            unseen &= unseen - 1;
+            if self.quoted_keys.get(child)?.find(folded).is_some() {
+                return None;
+            }
+        }
+        Some(end)
+    }
+}
+
 /// The children `kept` says, as bits for `seen_bit`; a child past the 64th has no bit, so
 /// an event that keeps one of every event is never jumped over.
 fn must_see(kept: &[bool]) -> u64 {
@@ -264,6 +308,8 @@ struct EventScratch<'i> {
     spans: Vec<Span<'i>>,
     guesses: Vec<KeyGuess<'i>>,
     unknown_version: Option<Cow<'i, str>>,
+    /// The rest of an event in lower case, for `Triage::rest_lacks_unseen`.
+    folded: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -435,6 +481,12 @@ impl Projection {
                 .collect(),
             field_children,
             tested,
+            quoted_keys: (root.children.iter())
+                .map(|(name, _)| {
+                    let quoted = format!("\"{}\"", name.to_ascii_lowercase());
+                    memmem::Finder::new(quoted.as_bytes()).into_owned()
+                })
+                .collect(),
         });
         self
     }
@@ -703,6 +755,7 @@ impl<'i> Scanner<'i> {
             spans,
             guesses,
             unknown_version,
+            folded,
         } = scratch;
         spans.clear();
         let mut seen = 0u64;
@@ -711,6 +764,7 @@ impl<'i> Scanner<'i> {
         // Field conditions met so far; `None` once one without a bit is.
         let mut met = Some(0u128);
         let mut position = 0;
+        let mut looked_ahead = false;
         let key = |scanner: &mut Self| {
             position += 1;
             scanner.event_key(root, guesses, position - 1)
@@ -747,10 +801,20 @@ impl<'i> Scanner<'i> {
             } else {
                 scanner.skip_value(depth + 1)?;
             }
-            Ok(!(named
-                && matches!(keep, Keep::Always)
-                && met == Some(0)
-                && seen & triage.must_see == triage.must_see))
+            let settled = named && matches!(keep, Keep::Always) && met == Some(0);
+            if settled && seen & triage.must_see == triage.must_see {
+                return Ok(false);
+            }
+            if settled && !looked_ahead {
+                // A key still to be seen is usually one most events lack (`errorCode`).
+                looked_ahead = true;
+                let rest = triage.rest_lacks_unseen(scanner.text, scanner.at, depth, seen, folded);
+                if let Some(end) = rest {
+                    // On the event's closing brace.
+                    scanner.at = end - 1;
+                }
+            }
+            Ok(true)
         })?;
         let keep = match met {
             Some(met) => keep.and_met(met),
@@ -1455,6 +1519,40 @@ mod tests {
                 r#"{"USERIDENTITY":{"type":"IAMUser"},"eventName":"D","userIdentity":{"TYPE":"Root"}}"#,
                 r#"{"eventName":"E","userIdentity":"{\"type\":\"Root\"}"}"#,
                 r#"{"errorCode":"late","eventName":"F","userIdentity":{"type":"Root"}}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_key_looked_for_ahead_is_found_in_any_case_and_through_escapes() {
+        let always = paths(&["eventName"]);
+        let for_denied = paths(&["errorCode", "sourceIPAddress"]);
+        let denied = FieldTest::new(FieldPath::parse("errorCode"), |value, _| {
+            value == Value::Str("AccessDenied".into())
+        });
+        let projection = Projection::of(always.iter().chain(&for_denied)).triage(
+            &always.iter().collect::<Vec<_>>(),
+            &HashMap::new(),
+            &[(Condition::Field(denied), for_denied.iter().collect())],
+        );
+        let text = br#"{"Records":[
+            {"eventName":"A","x":{"errorCode":"AccessDenied"},"sourceIPAddress":"1"},
+            {"eventName":"B","a":"s","ERRORCODE":"AccessDenied","sourceIPAddress":"2"},
+            {"eventName":"C","note":"\\","error\u0043ode":"AccessDenied"},
+            {"eventName":"D","a":{"b":[1,"]"]},"c":"error code","sourceIPAddress":"4"},
+            {"eventName":"E","sourceIPAddress":"5","errorCode":"AccessDenied"}]}"#;
+        let Ok(Document::Records { elements, .. }) = projection.read_document(text) else {
+            panic!("not read as Records");
+        };
+        let events: Vec<_> = elements.iter().map(|e| kept(e).unwrap()).collect();
+        assert_eq!(
+            events,
+            [
+                r#"{"eventName":"A"}"#,
+                r#"{"ERRORCODE":"AccessDenied","eventName":"B","sourceIPAddress":"2"}"#,
+                r#"{"errorCode":"AccessDenied","eventName":"C"}"#,
+                r#"{"eventName":"D"}"#,
+                r#"{"errorCode":"AccessDenied","eventName":"E","sourceIPAddress":"5"}"#,
             ]
         );
     }
