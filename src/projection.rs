@@ -4,19 +4,20 @@
 //! read a dozen fields of a few kinds of events. So a delivery document is walked once over
 //! its text: the top-level fields an event's `eventName` calls for are built, every other
 //! value is skipped by finding where it ends (strings eight bytes at a time, containers 64
-//! bytes at a time in `json_skip`). Skipped values are checked for structure (closed strings
-//! without control characters, matched brackets; top-level scalars well formed), not token
-//! by token; built values are checked in full. The whole text is checked to be UTF-8 first,
-//! once, so strings are borrowed from it without a check each.
+//! bytes at a time in `json_skip`). Once an event's name asks for nothing more, the rest of
+//! the event is jumped over as soon as the keys it must still show have been seen, or are
+//! nowhere in that rest. Skipped values are checked for structure (closed strings without
+//! control characters, matched brackets; top-level scalars well formed where they are
+//! walked), not token by token; built values are checked in full. The whole text is checked
+//! to be UTF-8 first, once, so strings are borrowed from it without a check each.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use memchr::memmem;
 use simd_json::value::borrowed::Object;
 use simd_json::{BorrowedValue, StaticNode};
-
-use memchr::memmem;
 
 use crate::json_skip::{SkipError, container_end, object_rest_end};
 use crate::record::{FieldPath, Value, resolve};
@@ -228,12 +229,10 @@ impl Triage {
         }
         Ok(Some(met))
     }
-}
 
-impl Triage {
     /// Where the event ends, when its rest, from `at` (between two members) on, cannot hold
     /// a key that it must show and has not shown (`seen`): when none of those keys stands
-    /// there in any case and nothing is escaped in a way that could spell one (`\\u`).
+    /// there in any case and nothing is escaped in a way that could spell one (`\u`).
     /// Finding that takes one jump to the end and one search per key, which is cheaper
     /// than walking every key of the rest.
     fn rest_lacks_unseen(

@@ -701,7 +701,7 @@ impl Plan {
     /// The output order from the `first`th ORDER BY key on.
     fn compare_rows_from(&self, first: usize, a: &PendingRow, b: &PendingRow) -> Ordering {
         let mut extra = 0;
-        for (i, key) in self.order_by.iter().enumerate() {
+        for (index, key) in self.order_by.iter().enumerate() {
             let (x, y) = match &key.target {
                 SortTarget::Column(i) => (&a.row.values[*i], &b.row.values[*i]),
                 SortTarget::Expr(_) => {
@@ -709,7 +709,7 @@ impl Plan {
                     (&a.sort_extra[extra - 1], &b.sort_extra[extra - 1])
                 }
             };
-            if i < first {
+            if index < first {
                 continue;
             }
             let ordering = compare_for_sort(x, y, key);
