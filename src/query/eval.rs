@@ -282,7 +282,13 @@ pub fn eval<'v>(expr: &'v Expr, scope: &Scope<'v, 'v, '_>) -> Value<'v> {
 
 /// A WHERE or HAVING clause keeps a row only when it is TRUE (not FALSE, not NULL).
 pub fn holds(expr: &Expr, scope: &Scope<'_, '_, '_>) -> bool {
-    truth(expr, scope) == Some(true)
+    match expr {
+        // TRUE only when both sides are, whatever NULL AND FALSE would be: a side that is
+        // not TRUE settles it, which spares the other side for most records.
+        Expr::And(a, b) => holds(a, scope) && holds(b, scope),
+        Expr::Or(a, b) => holds(a, scope) || holds(b, scope),
+        _ => truth(expr, scope) == Some(true),
+    }
 }
 
 fn truth(expr: &Expr, scope: &Scope<'_, '_, '_>) -> Option<bool> {
@@ -956,6 +962,49 @@ mod tests {
         assert_eq!(q("errorCode NOT IN ('x', NULL)"), Vec::<String>::new());
         assert_eq!(q("errorCode IN ('AccessDenied', NULL)"), ["2"]);
         assert_eq!(q("errorCode NOT LIKE 'Access%'"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_clause_holds_exactly_when_it_is_true() {
+        // Every mix of TRUE, FALSE and NULL under AND, OR and NOT, nested.
+        let events = [
+            "{}",
+            r#"{"a":true}"#,
+            r#"{"a":false}"#,
+            r#"{"b":true}"#,
+            r#"{"b":false}"#,
+        ]
+        .iter()
+        .flat_map(|x| {
+            [
+                x.replace('}', r#","c":true}"#),
+                x.replace('}', r#","c":false}"#),
+            ]
+        })
+        .map(|e| e.replace("{,", "{"));
+        let clauses = [
+            "a AND b",
+            "a OR b",
+            "(a AND b) OR c",
+            "(a OR b) AND c",
+            "NOT (a AND b) OR c",
+            "NOT (a OR b) AND NOT c",
+            "(a AND (b OR c)) OR (NOT a AND c)",
+        ];
+        for clause in clauses {
+            let plan = compile(&format!("SELECT 1 FROM cloudtrail_logs WHERE {clause}")).unwrap();
+            let filter = plan.filter.as_ref().unwrap();
+            for event in events.clone() {
+                let mut bytes = event.clone().into_bytes();
+                let json = simd_json::to_borrowed_value(&mut bytes).unwrap();
+                let scope = Scope::Record(Record::new(&json));
+                assert_eq!(
+                    holds(filter, &scope),
+                    truth(filter, &scope) == Some(true),
+                    "{clause} on {event}"
+                );
+            }
+        }
     }
 
     #[test]
