@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::Report;
-use super::sanitize::{csv_quote, csv_text_cell};
+use super::sanitize::{write_csv_quoted, write_csv_text_cell};
 use crate::record::{OwnedValue, Value};
 
 pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
@@ -17,31 +17,34 @@ pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
             writeln!(out)?;
         }
         first = false;
-        let header: Vec<String> = ["query", "severity"]
-            .into_iter()
-            .map(str::to_owned)
-            .chain(result.query.plan.columns.iter().map(|c| csv_text_cell(c)))
-            .collect();
-        writeln!(out, "{}", header.join(","))?;
+        out.write_all(b"query,severity")?;
+        for column in &result.query.plan.columns {
+            out.write_all(b",")?;
+            write_csv_text_cell(column, out)?;
+        }
+        out.write_all(b"\n")?;
+        // What every row of the query starts with.
+        let mut start = Vec::new();
+        write_csv_quoted(&result.query.name, false, &mut start)?;
+        write!(start, ",{}", result.query.severity)?;
         for row in result.rows.iter() {
-            let row = row?;
-            let mut cells = vec![
-                csv_quote(&result.query.name),
-                result.query.severity.to_string(),
-            ];
-            cells.extend(row.values.iter().map(cell));
-            writeln!(out, "{}", cells.join(","))?;
+            out.write_all(&start)?;
+            for value in &row?.values {
+                out.write_all(b",")?;
+                write_cell(value, out)?;
+            }
+            out.write_all(b"\n")?;
         }
     }
     Ok(())
 }
 
-fn cell(value: &OwnedValue) -> String {
+fn write_cell(value: &OwnedValue, out: &mut impl Write) -> io::Result<()> {
     match value {
-        Value::Null => String::new(),
+        Value::Null => Ok(()),
         Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Time(_) => {
-            value.to_text().map(|t| t.into_owned()).unwrap_or_default()
+            out.write_all(value.to_text().unwrap_or_default().as_bytes())
         }
-        Value::Str(s) => csv_text_cell(s),
+        Value::Str(s) => write_csv_text_cell(s, out),
     }
 }

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 /// Characters that must never reach a terminal raw: C0 and C1 controls (ANSI escapes
 /// start with ESC or CSI), DEL, and the bidirectional overrides that reorder text.
@@ -12,7 +13,11 @@ fn is_unsafe(c: char) -> bool {
 
 /// Replaces unsafe characters with visible escapes (`\n`, `\x1b`, `\u{202e}`).
 pub fn for_terminal(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    // Printable ASCII, most log text, is checked without decoding characters (and without
+    // an early exit, which lets the loop be vectorised).
+    let printable_ascii =
+        (text.as_bytes().iter()).fold(true, |all, b| all & (b' '..=b'~').contains(b));
+    if printable_ascii || !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -33,24 +38,30 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A CSV cell for a string from a log: terminal-safe, and defused when a spreadsheet
+/// Writes a CSV cell for a string from a log: terminal-safe, and defused when a spreadsheet
 /// would read it as a formula (leading `=`, `+`, `-`, `@`), then quoted as RFC 4180 asks.
-pub fn csv_text_cell(text: &str) -> String {
+pub fn write_csv_text_cell(text: &str, out: &mut impl Write) -> io::Result<()> {
     let safe = for_terminal(text);
-    let defused = if safe.starts_with(['=', '+', '-', '@']) {
-        format!("'{safe}")
-    } else {
-        safe.into_owned()
-    };
-    csv_quote(&defused)
+    let defuse = safe.starts_with(['=', '+', '-', '@']);
+    write_csv_quoted(&safe, defuse, out)
 }
 
-pub fn csv_quote(text: &str) -> String {
-    if text.contains([',', '"', '\'']) || text.starts_with(' ') || text.ends_with(' ') {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
+/// Writes `text` as a CSV cell, after a `'` when `defuse`, quoted when it must be (a `'`
+/// is quoted too, so that the defusing one is not taken for the cell's own).
+pub fn write_csv_quoted(text: &str, defuse: bool, out: &mut impl Write) -> io::Result<()> {
+    let quoted =
+        defuse || text.contains([',', '"', '\'']) || text.starts_with(' ') || text.ends_with(' ');
+    if !quoted {
+        return out.write_all(text.as_bytes());
     }
+    out.write_all(if defuse { b"\"'" } else { b"\"" })?;
+    for (i, part) in text.split('"').enumerate() {
+        if i > 0 {
+            out.write_all(b"\"\"")?;
+        }
+        out.write_all(part.as_bytes())?;
+    }
+    out.write_all(b"\"")
 }
 
 #[cfg(test)]
@@ -65,6 +76,14 @@ mod tests {
         assert_eq!(for_terminal("\u{9b}31m"), "\\x9b31m");
         assert_eq!(for_terminal("abc\u{202e}fed"), "abc\\u{202e}fed");
         assert_eq!(for_terminal("\x07\x7f"), "\\x07\\x7f");
+        assert_eq!(for_terminal("del\x7f"), "del\\x7f");
+        assert_eq!(for_terminal("~ !"), "~ !");
+    }
+
+    fn csv_text_cell(text: &str) -> String {
+        let mut cell = Vec::new();
+        write_csv_text_cell(text, &mut cell).unwrap();
+        String::from_utf8(cell).unwrap()
     }
 
     #[test]
