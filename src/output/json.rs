@@ -9,21 +9,48 @@ use serde_json::{Map, Value as Json, json};
 
 use super::Report;
 use crate::projection::string_stop;
-use crate::query::QueryResult;
 use crate::record::{OwnedValue, Value, format_time};
 
 pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
     // Row by row, so rows read back from disk are never all in memory; the bytes are those
-    // of `to_writer_pretty` on the whole document (JSON strings hold no raw newlines).
+    // of `to_writer_pretty` on the whole document (values are scalars, and JSON strings
+    // hold no raw newlines).
     let mut first = true;
-    for row in report.results.iter().flat_map(row_objects) {
-        out.write_all(if first {
-            b"{\n  \"rows\": [\n    "
+    for result in report.results {
+        let query = &result.query;
+        let mut start = b"{\n      \"query\": ".to_vec();
+        write_str(&query.name, &mut start)?;
+        start.extend_from_slice(b",\n      \"severity\": ");
+        write_str(query.severity.as_str(), &mut start)?;
+        start.extend_from_slice(b",\n      \"row\": {");
+        let mut keys = Vec::with_capacity(query.plan.columns.len());
+        for (i, column) in query.plan.columns.iter().enumerate() {
+            let mut key = if i > 0 { b",".to_vec() } else { Vec::new() };
+            key.extend_from_slice(b"\n        ");
+            write_str(column, &mut key)?;
+            key.extend_from_slice(b": ");
+            keys.push(key);
+        }
+        let end: &[u8] = if keys.is_empty() {
+            b"}\n    }"
         } else {
-            b",\n    "
-        })?;
-        first = false;
-        write_indented(&row?, "    ", out)?;
+            b"\n      }\n    }"
+        };
+        for row in result.rows.iter() {
+            let row = row?;
+            out.write_all(if first {
+                b"{\n  \"rows\": [\n    "
+            } else {
+                b",\n    "
+            })?;
+            first = false;
+            out.write_all(&start)?;
+            for (key, value) in keys.iter().zip(&row.values) {
+                out.write_all(key)?;
+                write_value(value, out)?;
+            }
+            out.write_all(end)?;
+        }
     }
     out.write_all(if first {
         b"{\n  \"rows\": []"
@@ -103,15 +130,6 @@ fn write_str(text: &str, out: &mut impl Write) -> io::Result<()> {
     out.write_all(b"\"")
 }
 
-fn row_objects(result: &QueryResult) -> impl Iterator<Item = io::Result<Json>> + '_ {
-    result.rows.iter().map(move |row| {
-        let row = row?;
-        let fields: Map<String, Json> =
-            result.query.plan.columns.iter().cloned().zip(row.values.iter().map(to_json)).collect();
-        Ok(json!({ "query": result.query.name, "severity": result.query.severity.as_str(), "row": fields }))
-    })
-}
-
 fn to_json(value: &OwnedValue) -> Json {
     match value {
         Value::Null => Json::Null,
@@ -172,15 +190,30 @@ fn summary(report: &Report<'_>) -> Json {
 mod tests {
     use super::*;
     use crate::output::{Mode, Summary};
-    use crate::query::{Catalog, Row};
+    use crate::query::{Catalog, QueryResult, Row};
+
+    /// Each row as the JSON object the documents hold, built by serde_json.
+    fn row_objects(result: &QueryResult) -> impl Iterator<Item = io::Result<Json>> + '_ {
+        result.rows.iter().map(move |row| {
+            let row = row?;
+            let fields: Map<String, Json> =
+                result.query.plan.columns.iter().cloned().zip(row.values.iter().map(to_json)).collect();
+            Ok(json!({ "query": result.query.name, "severity": result.query.severity.as_str(), "row": fields }))
+        })
+    }
 
     #[test]
     fn the_document_written_row_by_row_is_the_pretty_document() {
         let catalog = Catalog::load(None).unwrap();
         let row = |text: &str| Row {
             values: vec![
-                Value::Str(format!("{text}\n\"quoted\"").into()),
+                Value::Str(format!("{text}\n\"quoted\" é ✓ \u{1b}").into()),
                 Value::Int(3),
+                Value::Null,
+                Value::Bool(false),
+                Value::Float(0.25),
+                Value::Time(chrono::DateTime::from_timestamp(1_700_000_000, 5).unwrap()),
+                Value::Str(String::new().into()),
             ],
             identity: text.into(),
         };
@@ -193,8 +226,13 @@ mod tests {
             rows: Vec::new().into(),
             ..with_rows.clone()
         };
+        let other_query = QueryResult {
+            query: catalog.get("failed-logins").unwrap().clone(),
+            rows: vec![row("c")].into(),
+            suppressed: 0,
+        };
         for results in [
-            vec![with_rows.clone(), without_rows.clone()],
+            vec![with_rows.clone(), without_rows.clone(), other_query],
             vec![without_rows],
         ] {
             let report = Report {
