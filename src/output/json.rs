@@ -9,6 +9,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::Report;
 use crate::projection::string_stop;
+use crate::query::Query;
 use crate::record::{OwnedValue, Value, format_time};
 
 pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
@@ -17,20 +18,15 @@ pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
     // hold no raw newlines).
     let mut first = true;
     for result in report.results {
-        let query = &result.query;
-        let mut start = b"{\n      \"query\": ".to_vec();
-        write_str(&query.name, &mut start)?;
-        start.extend_from_slice(b",\n      \"severity\": ");
-        write_str(query.severity.as_str(), &mut start)?;
-        start.extend_from_slice(b",\n      \"row\": {");
-        let mut keys = Vec::with_capacity(query.plan.columns.len());
-        for (i, column) in query.plan.columns.iter().enumerate() {
-            let mut key = if i > 0 { b",".to_vec() } else { Vec::new() };
-            key.extend_from_slice(b"\n        ");
-            write_str(column, &mut key)?;
-            key.extend_from_slice(b": ");
-            keys.push(key);
-        }
+        let (start, keys) = row_template(
+            &result.query,
+            [
+                b"{\n      \"query\": ",
+                b",\n      \"severity\": ",
+                b",\n      \"row\": {",
+            ],
+            [b"\n        ", b": "],
+        )?;
         let end: &[u8] = if keys.is_empty() {
             b"}\n    }"
         } else {
@@ -78,20 +74,15 @@ fn write_indented(value: &Json, indent: &str, out: &mut impl Write) -> io::Resul
 pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
     // Written field by field: a Map per row costs more than the scan for big results.
     for result in report.results {
-        let query = &result.query;
-        // What every row of the query starts with, and each column's key.
-        let mut start = b"{\"type\":\"row\",\"query\":".to_vec();
-        write_str(&query.name, &mut start)?;
-        start.extend_from_slice(b",\"severity\":");
-        write_str(query.severity.as_str(), &mut start)?;
-        start.extend_from_slice(b",\"row\":{");
-        let mut keys = Vec::with_capacity(query.plan.columns.len());
-        for (i, column) in query.plan.columns.iter().enumerate() {
-            let mut key = if i > 0 { b",".to_vec() } else { Vec::new() };
-            write_str(column, &mut key)?;
-            key.push(b':');
-            keys.push(key);
-        }
+        let (start, keys) = row_template(
+            &result.query,
+            [
+                b"{\"type\":\"row\",\"query\":",
+                b",\"severity\":",
+                b",\"row\":{",
+            ],
+            [b"", b":"],
+        )?;
         for row in result.rows.iter() {
             let row = row?;
             out.write_all(&start)?;
@@ -109,6 +100,31 @@ pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> 
     }
     serde_json::to_writer(&mut *out, &line)?;
     writeln!(out)
+}
+
+/// What every row of `query` starts with, and each column's key, written once per query.
+/// The first three pieces go before the query's name, between it and the severity, and
+/// after the severity; each column's name goes between the other two, after a comma from
+/// the second column on.
+fn row_template(
+    query: &Query,
+    [before_name, before_severity, after_severity]: [&[u8]; 3],
+    [before_key, after_key]: [&[u8]; 2],
+) -> io::Result<(Vec<u8>, Vec<Vec<u8>>)> {
+    let mut start = before_name.to_vec();
+    write_str(&query.name, &mut start)?;
+    start.extend_from_slice(before_severity);
+    write_str(query.severity.as_str(), &mut start)?;
+    start.extend_from_slice(after_severity);
+    let mut keys = Vec::with_capacity(query.plan.columns.len());
+    for (i, column) in query.plan.columns.iter().enumerate() {
+        let mut key = if i > 0 { b",".to_vec() } else { Vec::new() };
+        key.extend_from_slice(before_key);
+        write_str(column, &mut key)?;
+        key.extend_from_slice(after_key);
+        keys.push(key);
+    }
+    Ok((start, keys))
 }
 
 fn write_value(value: &OwnedValue, out: &mut impl Write) -> io::Result<()> {
