@@ -1486,18 +1486,32 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_event_meeting_a_field_condition_keeps_what_it_asks_for() {
+    /// What each event of the `Records` document `text` keeps when every event builds its
+    /// name and those whose `field` is `value` also build `built`.
+    fn kept_when_field_is(
+        field: &str,
+        value: &'static str,
+        built: &[&str],
+        text: &[u8],
+    ) -> Vec<String> {
         let always = paths(&["eventName"]);
-        let for_root = paths(&["userIdentity.type", "userIdentity.arn", "errorCode"]);
-        let is_root = FieldTest::new(FieldPath::parse("userIdentity.type"), |value, _| {
-            value == Value::Str("Root".into())
+        let built = paths(built);
+        let test = FieldTest::new(FieldPath::parse(field), move |found, _| {
+            found == Value::Str(value.into())
         });
-        let projection = Projection::of(always.iter().chain(&for_root)).triage(
+        let projection = Projection::of(always.iter().chain(&built)).triage(
             &always.iter().collect::<Vec<_>>(),
             &HashMap::new(),
-            &[(Condition::Field(is_root), for_root.iter().collect())],
+            &[(Condition::Field(test), built.iter().collect())],
         );
+        let Ok(Document::Records { elements, .. }) = projection.read_document(text) else {
+            panic!("not read as Records");
+        };
+        elements.iter().map(|e| kept(e).unwrap()).collect()
+    }
+
+    #[test]
+    fn an_event_meeting_a_field_condition_keeps_what_it_asks_for() {
         let text = br#"{"Records":[
             {"eventName":"A","userIdentity":{"type":"Root","arn":"r","x":1},"errorCode":"x"},
             {"eventName":"B","userIdentity":{"type":"IAMUser","arn":"u"},"errorCode":"y"},
@@ -1505,12 +1519,9 @@ mod tests {
             {"eventName":"D","userIdentity":{"TYPE":"Root"},"USERIDENTITY":{"type":"IAMUser"}},
             {"userIdentity":"{\"type\":\"Root\"}","eventName":"E"},
             {"userIdentity":{"type":"Root"},"eventName":"F","x":{"y":[1]},"errorCode":"late"}]}"#;
-        let Ok(Document::Records { elements, .. }) = projection.read_document(text) else {
-            panic!("not read as Records");
-        };
-        let events: Vec<_> = elements.iter().map(|e| kept(e).unwrap()).collect();
+        let built = ["userIdentity.type", "userIdentity.arn", "errorCode"];
         assert_eq!(
-            events,
+            kept_when_field_is("userIdentity.type", "Root", &built, text),
             [
                 r#"{"errorCode":"x","eventName":"A","userIdentity":{"arn":"r","type":"Root"}}"#,
                 r#"{"eventName":"B"}"#,
@@ -1524,28 +1535,15 @@ mod tests {
 
     #[test]
     fn a_key_looked_for_ahead_is_found_in_any_case_and_through_escapes() {
-        let always = paths(&["eventName"]);
-        let for_denied = paths(&["errorCode", "sourceIPAddress"]);
-        let denied = FieldTest::new(FieldPath::parse("errorCode"), |value, _| {
-            value == Value::Str("AccessDenied".into())
-        });
-        let projection = Projection::of(always.iter().chain(&for_denied)).triage(
-            &always.iter().collect::<Vec<_>>(),
-            &HashMap::new(),
-            &[(Condition::Field(denied), for_denied.iter().collect())],
-        );
         let text = br#"{"Records":[
             {"eventName":"A","x":{"errorCode":"AccessDenied"},"sourceIPAddress":"1"},
             {"eventName":"B","a":"s","ERRORCODE":"AccessDenied","sourceIPAddress":"2"},
             {"eventName":"C","note":"\\","error\u0043ode":"AccessDenied"},
             {"eventName":"D","a":{"b":[1,"]"]},"c":"error code","sourceIPAddress":"4"},
             {"eventName":"E","sourceIPAddress":"5","errorCode":"AccessDenied"}]}"#;
-        let Ok(Document::Records { elements, .. }) = projection.read_document(text) else {
-            panic!("not read as Records");
-        };
-        let events: Vec<_> = elements.iter().map(|e| kept(e).unwrap()).collect();
+        let built = ["errorCode", "sourceIPAddress"];
         assert_eq!(
-            events,
+            kept_when_field_is("errorCode", "AccessDenied", &built, text),
             [
                 r#"{"eventName":"A"}"#,
                 r#"{"ERRORCODE":"AccessDenied","eventName":"B","sourceIPAddress":"2"}"#,
