@@ -31,10 +31,11 @@ if [ ! -d "$big" ]; then
     mkdir -p "$big"
     for copy in 1 2 3 4; do cp -al "$corpus" "$big/copy$copy"; done
 fi
-cargo build --release --locked
+cargo build --release --locked --bin trailscan --example inflate
 bin=target/release/trailscan
+inflate=target/release/examples/inflate
 
-raw_bytes=$($bin decompress "$corpus" | sed -E 's/.* ([0-9]+) bytes.*/\1/')
+raw_bytes=$($inflate "$corpus" | sed -E 's/.* ([0-9]+) bytes.*/\1/')
 files=$(find "$corpus" -name '*.json.gz' | wc -l)
 jq_filter='.Records[] | select(.eventName == "ConsoleLogin" and .errorMessage != null)
   | {eventTime, account: .recipientAccountId, user_name: .userIdentity.userName,
@@ -43,7 +44,7 @@ export JQ_FILTER=$jq_filter
 
 declare -A commands=(
     [zcat]="find $corpus -name '*.gz' -print0 | xargs -0 -P 2 -n 64 zcat > /dev/null"
-    [decompress]="$bin decompress $corpus --threads 2 > /dev/null"
+    [decompress]="$inflate $corpus --threads 2 > /dev/null"
     [failed-logins]="$bin failed-logins $corpus --threads 2 --format jsonl > /dev/null"
     [audit]="$bin audit $corpus --threads 2 --format jsonl > /dev/null"
     [most-rows]="$bin athena-policy-and-role-events $corpus --threads 2 --format jsonl > /dev/null"
@@ -53,7 +54,7 @@ declare -A commands=(
 order=(zcat decompress failed-logins most-rows audit duckdb jq)
 labels=(
     [0]="zcat, 2 processes (decompression only)"
-    [1]="trailscan decompress (its own inflate path only)"
+    [1]="trailscan's inflate path only (benches/inflate.rs)"
     [2]="trailscan failed-logins"
     [3]="trailscan athena-policy-and-role-events (the query with the most rows)"
     [4]="trailscan audit (all queries, one pass)"
@@ -88,11 +89,11 @@ peak_big_audit=$(rss "$bin audit $big --threads 2 --format jsonl > /dev/null")
 
 # hyperfine times one command after the other, and this machine's load drifts in between:
 # the ratios with targets are also taken from runs that alternate, command by command.
-python3 - "$bin" "$corpus" > target/bench-alternating.json <<'PY'
+python3 - "$bin" "$corpus" "$inflate" > target/bench-alternating.json <<'PY'
 import json, statistics, subprocess, sys, time
-bin, corpus = sys.argv[1:]
+bin, corpus, inflate = sys.argv[1:]
 commands = {
-    "decompress": [bin, "decompress", corpus, "--threads", "2"],
+    "decompress": [inflate, corpus, "--threads", "2"],
     "failed-logins": [bin, "failed-logins", corpus, "--threads", "2", "--format", "jsonl"],
     "audit": [bin, "audit", corpus, "--threads", "2", "--format", "jsonl"],
 }

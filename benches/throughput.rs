@@ -9,9 +9,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use trailscan::decode::decode;
-use trailscan::projection::Projection;
-use trailscan::query::{Accumulator, Catalog, QuerySet};
+use trailscan::bench::{self, Queries};
 
 /// Every event of fixtures/trail, repeated until the document is about `target` bytes.
 fn records_document(target: usize) -> Vec<u8> {
@@ -61,16 +59,15 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 fn benches(c: &mut Criterion) {
     let json = records_document(8 << 20);
     let gz = gzip(&json);
-    let catalog = Catalog::load(None).unwrap();
-    let audit = QuerySet::new(catalog.all().to_vec());
-    let failed_logins = QuerySet::new(vec![catalog.get("failed-logins").unwrap().clone()]);
+    let audit = Queries::builtin(None);
+    let failed_logins = Queries::builtin(Some(&["failed-logins"]));
 
     let mut group = c.benchmark_group("trailscan");
     group.throughput(Throughput::Bytes(json.len() as u64));
     group.sample_size(20);
 
     group.bench_function("inflate/libdeflate", |b| {
-        b.iter(|| trailscan::inflate::gunzip(black_box(&gz)).unwrap())
+        b.iter(|| bench::gunzip(black_box(&gz)))
     });
     group.bench_function("inflate/flate2-zlib-rs", |b| {
         b.iter(|| {
@@ -88,37 +85,16 @@ fn benches(c: &mut Criterion) {
             black_box(&value);
         })
     });
-    let everything = Projection::everything();
     group.bench_function("parse/everything", |b| {
-        b.iter(|| {
-            decode(json.clone(), &everything, |record| {
-                black_box(record);
-            })
-            .unwrap()
-        })
+        b.iter(|| bench::parse_everything(json.clone()))
     });
-    for (name, set) in [("failed-logins", &failed_logins), ("audit", &audit)] {
-        // As for objects in the S3 key layout (which names account and region), no window.
-        let projection = set.projection(true, false);
+    // As for objects in the S3 key layout (which names account and region), no window.
+    for (name, queries) in [("failed-logins", &failed_logins), ("audit", &audit)] {
         group.bench_function(format!("parse/projected-{name}"), |b| {
-            b.iter(|| {
-                decode(json.clone(), &projection, |record| {
-                    black_box(record);
-                })
-                .unwrap()
-            })
+            b.iter(|| queries.parse(json.clone()))
         });
         group.bench_function(format!("parse+evaluate/{name}"), |b| {
-            b.iter(|| {
-                let mut accumulators: Vec<Accumulator> = set.accumulators();
-                let mut index = 0;
-                decode(json.clone(), &projection, |record| {
-                    set.accumulate(&mut accumulators, record, (0, index));
-                    index += 1;
-                })
-                .unwrap();
-                accumulators
-            })
+            b.iter(|| queries.evaluate(json.clone()))
         });
     }
     group.finish();

@@ -14,14 +14,25 @@ pub struct Connection {
     pub endpoint_url: Option<String>,
 }
 
+/// The AWS clients' runtime could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the {name} runtime: {source}")]
+pub struct RuntimeError {
+    name: String,
+    source: std::io::Error,
+}
+
 /// A runtime for the AWS clients only: the rest of trailscan is synchronous.
-pub fn runtime(name: &str) -> Result<tokio::runtime::Runtime, String> {
+pub fn runtime(name: &str) -> Result<tokio::runtime::Runtime, RuntimeError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .thread_name(name)
         .build()
-        .map_err(|e| format!("cannot start the {name} runtime: {e}"))
+        .map_err(|source| RuntimeError {
+            name: name.to_owned(),
+            source,
+        })
 }
 
 /// The shared configuration: credentials chain, retries with backoff, timeouts.

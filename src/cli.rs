@@ -1,11 +1,16 @@
-//! The command line as typed (clap derive): nothing here is resolved or validated.
+//! The command line as typed (clap derive), and the settings it shares with the configuration file.
+//!
+//! Nothing here is resolved or validated: that is `config`'s work.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
 
+use crate::analysis::AnalysisCommand;
+use crate::meta::Severity;
 use crate::output::Format;
-use crate::query::Severity;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -37,7 +42,7 @@ Exit status: 0 no findings at or above --fail-on, 1 findings, 2 error (unreadabl
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub run: RunArgs,
+    pub settings: Settings,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -66,81 +71,16 @@ pub enum Command {
     },
     /// Send a test notification to --sns-topic, to check a new setup end to end
     AlertTest,
-    /// Flag source addresses: failed sign-ins, denied calls, principals or user names tried
-    SuspiciousIps {
-        #[arg(value_name = "SOURCES")]
-        sources: Vec<String>,
-        #[command(flatten)]
-        thresholds: IpArgs,
-    },
-    /// Unusual hourly API call and error rates, and first-seen write calls, against a baseline
-    Insights {
-        #[arg(value_name = "SOURCES")]
-        sources: Vec<String>,
-        #[command(flatten)]
-        periods: PeriodArgs,
-        /// Flag hours above mean + K standard deviations of the baseline
-        #[arg(long, value_name = "K", default_value_t = 3.0)]
-        sigma: f64,
-        /// ...and with at least N calls or errors
-        #[arg(long, value_name = "N", default_value_t = 10)]
-        min_count: u64,
-    },
-    /// Secrets Manager: new readers of a secret, bursts of reads, deletions and sharing
-    SecretsAccess {
-        #[arg(value_name = "SOURCES")]
-        sources: Vec<String>,
-        #[command(flatten)]
-        periods: PeriodArgs,
-        /// A burst is N or more secret reads by one principal within 5 minutes
-        #[arg(long, value_name = "N", default_value_t = 20)]
-        burst: u64,
-    },
+    #[command(flatten)]
+    Analysis(AnalysisCommand),
     /// Print one query: its metadata, runbook and SQL
     Show {
         /// A query name, as listed by `trailscan queries`
         name: String,
     },
-    /// Inflate every object and count the bytes, nothing else (the benchmark's baseline)
-    #[command(hide = true)]
-    Decompress {
-        #[arg(value_name = "SOURCES")]
-        sources: Vec<String>,
-    },
     /// A query name followed by its sources runs that one query
     #[command(external_subcommand)]
     Named(Vec<String>),
-}
-
-/// Thresholds of `suspicious-ips`: reaching any one flags the address.
-#[derive(Debug, Clone, Args)]
-pub struct IpArgs {
-    /// Failed console sign-ins from the address
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub failed_logins: u64,
-    /// AccessDenied / UnauthorizedOperation errors from the address
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub denied_calls: u64,
-    /// Distinct principals (ARNs) seen from the address (offices and NAT gateways share one)
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub principals: u64,
-    /// Distinct user names tried in failed sign-ins (password spraying)
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    pub user_names: u64,
-    /// Your networks, one CIDR per line: any call from outside them is flagged
-    #[arg(long, value_name = "FILE")]
-    pub known_cidrs: Option<PathBuf>,
-}
-
-/// The baseline and the recent period that `insights` and `secrets-access` compare.
-#[derive(Debug, Clone, Args)]
-pub struct PeriodArgs {
-    /// The recent period, ending at the newest event
-    #[arg(long, value_name = "DURATION", default_value = "24h")]
-    pub recent: String,
-    /// How far back before the recent period the baseline reaches [default: all earlier data]
-    #[arg(long, value_name = "DURATION")]
-    pub baseline: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,9 +92,27 @@ pub enum QueriesAction {
     },
 }
 
-/// Options shared by every command that scans; they may come before or after the command.
-#[derive(Debug, Clone, Default, Args)]
-pub struct RunArgs {
+/// How `trailscan <QUERY> …` is parsed once the query name is known.
+#[derive(Debug, Parser)]
+pub struct NamedQueryCli {
+    #[command(flatten)]
+    pub settings: Settings,
+
+    /// Files or folders of CloudTrail logs
+    #[arg(value_name = "SOURCES")]
+    pub sources: Vec<String>,
+}
+
+/// The settings of a run, as typed on the command line or written in the configuration
+/// file (the same names, with `_` for `-`): the one list of them. A flag given wins over the
+/// file; a setting without a flag lives in the file only.
+#[derive(Debug, Clone, Default, Args, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the logs are, when the command line names none.
+    #[arg(skip)]
+    pub sources: Vec<String>,
+
     /// Only events at or after WHEN: a duration back from now (90m, 24h, 7d, 2w), an RFC 3339 time, or a date
     #[arg(long, value_name = "WHEN", global = true, help_heading = "Time window")]
     pub since: Option<String>,
@@ -192,12 +150,22 @@ pub struct RunArgs {
     )]
     pub queries_dir: Option<PathBuf>,
 
+    /// The audit runs these queries (all when absent).
+    #[arg(skip)]
+    pub queries: Option<Vec<String>>,
+
+    /// The audit leaves these queries out.
+    #[arg(skip)]
+    pub exclude: Vec<String>,
+
     /// Output format [default: table]
     #[arg(long, value_enum, global = true, help_heading = "Output")]
+    #[serde(deserialize_with = "from_file::format")]
     pub format: Option<Format>,
 
     /// Exit 1 only for findings of this severity or higher [default: info, any finding]
     #[arg(long, value_name = "SEVERITY", global = true, help_heading = "Output")]
+    #[serde(deserialize_with = "from_file::severity")]
     pub fail_on: Option<Severity>,
 
     /// Never draw the progress bar (it is only drawn when stderr is a terminal)
@@ -226,6 +194,7 @@ pub struct RunArgs {
 
     /// Read settings from this TOML file [default: $TRAILSCAN_CONFIG, ./trailscan.toml, ~/.config/trailscan/config.toml]
     #[arg(long, value_name = "FILE", global = true, help_heading = "Cron")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
 
     /// Publish one SNS message per query with new findings
@@ -244,6 +213,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", global = true, help_heading = "Cron")]
     pub lookback: Option<String>,
 
+    /// Per query, the principals, source networks and event names it ignores.
+    #[arg(skip)]
+    pub suppress: BTreeMap<String, SuppressSettings>,
+
+    /// The organisation's networks, for `suspicious-ips`.
+    #[arg(skip)]
+    pub known_cidrs: Option<Vec<String>>,
+
     /// Worker threads [default: one per core]
     #[arg(
         long,
@@ -255,43 +232,42 @@ pub struct RunArgs {
     pub threads: Option<usize>,
 }
 
-impl RunArgs {
-    /// Options given after a query name override those given before it.
-    pub fn overridden_by(self, later: RunArgs) -> RunArgs {
-        let list = |a: Vec<String>, b: Vec<String>| if b.is_empty() { a } else { b };
-        RunArgs {
-            since: later.since.or(self.since),
-            until: later.until.or(self.until),
-            account: list(self.account, later.account),
-            region: list(self.region, later.region),
-            queries_dir: later.queries_dir.or(self.queries_dir),
-            format: later.format.or(self.format),
-            fail_on: later.fail_on.or(self.fail_on),
-            no_progress: self.no_progress || later.no_progress,
-            threads: later.threads.or(self.threads),
-            profile: later.profile.or(self.profile),
-            bucket_region: later.bucket_region.or(self.bucket_region),
-            endpoint_url: later.endpoint_url.or(self.endpoint_url),
-            s3_concurrency: later.s3_concurrency.or(self.s3_concurrency),
-            cache_dir: later.cache_dir.or(self.cache_dir),
-            config: later.config.or(self.config),
-            sns_topic: later.sns_topic.or(self.sns_topic),
-            dry_run: self.dry_run || later.dry_run,
-            state: later.state.or(self.state),
-            lookback: later.lookback.or(self.lookback),
-        }
-    }
+/// What one query ignores (`[suppress.NAME]` in the configuration file).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressSettings {
+    #[serde(default)]
+    pub principals: Vec<String>,
+    #[serde(default)]
+    pub source_cidrs: Vec<String>,
+    #[serde(default)]
+    pub event_names: Vec<String>,
 }
 
-/// How `trailscan <QUERY> …` is parsed once the query name is known.
-#[derive(Debug, Parser)]
-pub struct NamedQueryCli {
-    #[command(flatten)]
-    pub run: RunArgs,
+/// Values of the configuration file that have a type of their own, with messages that name
+/// the key (the file's reader adds the line).
+mod from_file {
+    use serde::{Deserialize, Deserializer};
 
-    /// Files or folders of CloudTrail logs
-    #[arg(value_name = "SOURCES")]
-    pub sources: Vec<String>,
+    use crate::meta::Severity;
+    use crate::output::Format;
+
+    pub fn format<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Format>, D::Error> {
+        let text = String::deserialize(d)?;
+        let format = <Format as clap::ValueEnum>::from_str(&text, true).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "format: '{text}' is not table, json, jsonl, csv or blocklist"
+            ))
+        })?;
+        Ok(Some(format))
+    }
+
+    pub fn severity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Severity>, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse()
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("fail_on: {e}")))
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +282,19 @@ mod tests {
     }
 
     #[test]
+    fn query_names_may_not_be_commands() {
+        let commands: Vec<String> = (Cli::command().get_subcommands())
+            .map(|c| c.get_name().to_owned())
+            .chain(["help".to_owned()])
+            .collect();
+        let mut reserved: Vec<&str> = crate::lang::RESERVED_NAMES.to_vec();
+        let mut commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+        reserved.sort_unstable();
+        commands.sort_unstable();
+        assert_eq!(reserved, commands);
+    }
+
+    #[test]
     fn options_go_before_or_after_the_command() {
         let cli = Cli::try_parse_from([
             "trailscan",
@@ -317,8 +306,8 @@ mod tests {
             "a,b",
         ])
         .unwrap();
-        assert_eq!(cli.run.since.as_deref(), Some("7d"));
-        assert_eq!(cli.run.region, ["a", "b"]);
+        assert_eq!(cli.settings.since.as_deref(), Some("7d"));
+        assert_eq!(cli.settings.region, ["a", "b"]);
         assert!(matches!(cli.command, Some(Command::Audit { sources }) if sources == ["x"]));
     }
 
@@ -334,7 +323,7 @@ mod tests {
             "csv",
         ])
         .unwrap();
-        assert_eq!(cli.run.since.as_deref(), Some("24h"));
+        assert_eq!(cli.settings.since.as_deref(), Some("24h"));
         let Some(Command::Named(words)) = cli.command else {
             panic!("expected a named command")
         };

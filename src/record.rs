@@ -313,7 +313,7 @@ fn resolve_in_json_text(text: &str, segments: &[String]) -> (Value<'static>, boo
     }
 }
 
-pub fn leaf_value<'r>(node: &'r BorrowedValue<'_>) -> Value<'r> {
+fn leaf_value<'r>(node: &'r BorrowedValue<'_>) -> Value<'r> {
     match node {
         BorrowedValue::Static(StaticNode::Null) => Value::Null,
         BorrowedValue::Static(StaticNode::Bool(b)) => Value::Bool(*b),

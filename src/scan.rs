@@ -1,18 +1,16 @@
 //! The parallel driver: objects -> decode -> every query on every record -> merged results.
 
-use std::fs;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::decode::decode;
-use crate::projection::Projection;
-use crate::query::{Accumulator, MEMORY_BUDGET, QueryResult, QuerySet, RowStore};
+use crate::decode::{Projection, decode};
+use crate::query::{Accumulator, QuerySet};
 use crate::record::{FieldPath, Record};
-use crate::source::s3::S3Session;
-use crate::source::{Filter, Location, SourceObject};
+use crate::results::{MEMORY_BUDGET, ResultSet, RowStore, ScanStats};
+use crate::source::{Filter, ReadError, SourceObject, Sources};
 
 /// A problem with one object, reported as `object: reason`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -21,43 +19,9 @@ pub struct ObjectMessage {
     pub reason: String,
 }
 
-/// Counters for the summary line; all of them add up across workers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Objects read (successfully or not).
-    pub objects: u64,
-    pub bytes_read: u64,
-    pub bytes_uncompressed: u64,
-    /// Events decoded.
-    pub records: u64,
-    /// Events that reached the queries.
-    pub evaluated: u64,
-    /// Events dropped because a window was given and their eventTime is missing or garbage.
-    pub no_event_time: u64,
-    pub outside_window: u64,
-    /// Events outside `--account`/`--region`, in objects whose key does not say.
-    pub outside_filter: u64,
-    /// Digest files found by their content rather than their key.
-    pub digest_by_content: u64,
-}
-
-impl Stats {
-    fn add(&mut self, other: &Stats) {
-        self.objects += other.objects;
-        self.bytes_read += other.bytes_read;
-        self.bytes_uncompressed += other.bytes_uncompressed;
-        self.records += other.records;
-        self.evaluated += other.evaluated;
-        self.no_event_time += other.no_event_time;
-        self.outside_window += other.outside_window;
-        self.outside_filter += other.outside_filter;
-        self.digest_by_content += other.digest_by_content;
-    }
-}
-
 pub struct ScanOutcome {
-    pub results: Vec<QueryResult>,
-    pub stats: Stats,
+    pub results: Vec<ResultSet>,
+    pub stats: ScanStats,
     /// Objects or parts of objects that could not be read; any of these makes the exit code 2.
     pub errors: Vec<ObjectMessage>,
     pub warnings: Vec<ObjectMessage>,
@@ -69,42 +33,42 @@ pub struct ScanOutcome {
 /// One worker's share of the scan, merged with the others at the end.
 struct Partial {
     accumulators: Vec<Accumulator>,
-    stats: Stats,
+    stats: ScanStats,
     errors: Vec<ObjectMessage>,
     warnings: Vec<ObjectMessage>,
     unread: Vec<usize>,
 }
 
-/// Scans `objects` (sorted; their index is their position in the output order). Objects on
-/// S3 are fetched through `s3`; local ones are read by the workers themselves.
+/// Scans `objects` (sorted; their index is their position in the output order), each read
+/// from its source: where it is decoded, or fetched ahead by sources that download.
 pub fn scan(
+    sources: &Sources,
     objects: &[SourceObject],
     queries: &QuerySet,
     filter: &Filter,
     show_progress: bool,
-    s3: Option<&S3Session>,
 ) -> ScanOutcome {
     let started = Instant::now();
     let progress = Progress::new(objects.len() as u64, show_progress);
+    let timed = filter.window.is_bounded();
     let context = Context {
         queries,
-        projections: [false, true]
-            .map(|located| queries.projection(located, filter.window.is_bounded())),
+        projections: [false, true].map(|located| Projection::new(&queries.needs(located, timed))),
         filter,
         time_path: FieldPath::parse("eventTime"),
     };
     let new_partial = || Partial {
         accumulators: queries.accumulators(),
-        stats: Stats::default(),
+        stats: ScanStats::default(),
         errors: Vec::new(),
         warnings: Vec::new(),
         unread: Vec::new(),
     };
-    let store = RowStore::new(queries, MEMORY_BUDGET, std::env::temp_dir());
-    let work = |mut part: Partial, index: usize, raw: Result<Vec<u8>, String>| {
+    let store = RowStore::new(queries.shapes(), MEMORY_BUDGET, std::env::temp_dir());
+    let work = |mut part: Partial, index: usize, raw: Result<Vec<u8>, ReadError>| {
         let before = (part.stats.bytes_uncompressed, part.stats.records);
         scan_object(&objects[index], index as u32, raw, &context, &mut part);
-        store.absorb(queries, &mut part.accumulators);
+        store.absorb(queries.take_rows(&mut part.accumulators));
         progress.object_done(
             part.stats.bytes_uncompressed - before.0,
             part.stats.records - before.1,
@@ -119,23 +83,20 @@ pub fn scan(
         a.unread.extend(b.unread);
         a
     };
-    let remote = objects
-        .iter()
-        .any(|o| matches!(o.location, Location::S3 { .. }));
-    let merged = match s3 {
-        Some(session) if remote => session
-            .fetch(objects.to_vec())
+    let (ahead, in_place) = sources.fetch(objects);
+    let mut merged = in_place
+        .par_iter()
+        .fold(new_partial, |part, &index| {
+            work(part, index, sources.read(&objects[index]))
+        })
+        .reduce(new_partial, merge);
+    for fetches in ahead {
+        let part = fetches
             .par_bridge()
             .fold(new_partial, |part, (index, raw)| work(part, index, raw))
-            .reduce(new_partial, merge),
-        _ => objects
-            .par_iter()
-            .enumerate()
-            .fold(new_partial, |part, (index, object)| {
-                work(part, index, read_local(object))
-            })
-            .reduce(new_partial, merge),
-    };
+            .reduce(new_partial, merge);
+        merged = merge(merged, part);
+    }
     progress.bar.finish_and_clear();
     let mut errors = merged.errors;
     let mut warnings = merged.warnings;
@@ -159,13 +120,6 @@ pub fn scan(
     }
 }
 
-fn read_local(object: &SourceObject) -> Result<Vec<u8>, String> {
-    match &object.location {
-        Location::Local(path) => fs::read(path).map_err(|e| format!("cannot read: {e}")),
-        Location::S3 { .. } => Err("an S3 object without an S3 session".into()),
-    }
-}
-
 /// What every object of a scan is read with.
 struct Context<'a> {
     queries: &'a QuerySet,
@@ -178,7 +132,7 @@ struct Context<'a> {
 fn scan_object(
     object: &SourceObject,
     index: u32,
-    raw: Result<Vec<u8>, String>,
+    raw: Result<Vec<u8>, ReadError>,
     context: &Context<'_>,
     part: &mut Partial,
 ) {
@@ -196,7 +150,7 @@ fn scan_object(
     let raw = match raw {
         Ok(raw) => raw,
         Err(reason) => {
-            part.errors.push(message(reason));
+            part.errors.push(message(reason.to_string()));
             part.unread.push(index as usize);
             return;
         }
@@ -208,7 +162,7 @@ fn scan_object(
         .as_ref()
         .is_none_or(|l| l.account.is_none() || l.region.is_none());
     let mut record_index = 0u32;
-    let mut stats = Stats::default();
+    let mut stats = ScanStats::default();
     let accumulators = &mut part.accumulators;
     let result = decode(raw, &projections[usize::from(!filter_events)], |record| {
         let position = (index, record_index);

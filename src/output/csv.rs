@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::Report;
+use super::report::Report;
 use super::sanitize::{write_csv_quoted, write_csv_text_cell};
 use crate::record::{OwnedValue, Value};
 
@@ -18,18 +18,18 @@ pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
         }
         first = false;
         out.write_all(b"query,severity")?;
-        for column in &result.query.plan.columns {
+        for column in result.columns.iter() {
             out.write_all(b",")?;
             write_csv_text_cell(column, out)?;
         }
         out.write_all(b"\n")?;
         // What every row of the query starts with.
         let mut start = Vec::new();
-        write_csv_quoted(&result.query.name, false, &mut start)?;
-        write!(start, ",{}", result.query.severity)?;
+        write_csv_quoted(&result.meta.name, false, &mut start)?;
+        write!(start, ",{}", result.meta.severity)?;
         for row in result.rows.iter() {
             out.write_all(&start)?;
-            for value in &row?.values {
+            for value in &row.values {
                 out.write_all(b",")?;
                 write_cell(value, out)?;
             }

@@ -7,9 +7,9 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value as Json, json};
 
-use super::Report;
-use crate::projection::string_stop;
-use crate::query::Query;
+use super::report::Report;
+use crate::json_text::string_stop;
+use crate::meta::Meta;
 use crate::record::{OwnedValue, Value, format_time};
 
 pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
@@ -19,7 +19,8 @@ pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
     let mut first = true;
     for result in report.results {
         let (start, keys) = row_template(
-            &result.query,
+            &result.meta,
+            &result.columns,
             [
                 b"{\n      \"query\": ",
                 b",\n      \"severity\": ",
@@ -33,7 +34,6 @@ pub fn print(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
             b"\n      }\n    }"
         };
         for row in result.rows.iter() {
-            let row = row?;
             out.write_all(if first {
                 b"{\n  \"rows\": [\n    "
             } else {
@@ -75,7 +75,8 @@ pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> 
     // Written field by field: a Map per row costs more than the scan for big results.
     for result in report.results {
         let (start, keys) = row_template(
-            &result.query,
+            &result.meta,
+            &result.columns,
             [
                 b"{\"type\":\"row\",\"query\":",
                 b",\"severity\":",
@@ -84,7 +85,6 @@ pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> 
             [b"", b":"],
         )?;
         for row in result.rows.iter() {
-            let row = row?;
             out.write_all(&start)?;
             for (key, value) in keys.iter().zip(&row.values) {
                 out.write_all(key)?;
@@ -107,17 +107,18 @@ pub fn print_lines(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> 
 /// after the severity; each column's name goes between the other two, after a comma from
 /// the second column on.
 fn row_template(
-    query: &Query,
+    meta: &Meta,
+    columns: &[String],
     [before_name, before_severity, after_severity]: [&[u8]; 3],
     [before_key, after_key]: [&[u8]; 2],
 ) -> io::Result<(Vec<u8>, Vec<Vec<u8>>)> {
     let mut start = before_name.to_vec();
-    write_str(&query.name, &mut start)?;
+    write_str(&meta.name, &mut start)?;
     start.extend_from_slice(before_severity);
-    write_str(query.severity.as_str(), &mut start)?;
+    write_str(meta.severity.as_str(), &mut start)?;
     start.extend_from_slice(after_severity);
-    let mut keys = Vec::with_capacity(query.plan.columns.len());
-    for (i, column) in query.plan.columns.iter().enumerate() {
+    let mut keys = Vec::with_capacity(columns.len());
+    for (i, column) in columns.iter().enumerate() {
         let mut key = if i > 0 { b",".to_vec() } else { Vec::new() };
         key.extend_from_slice(before_key);
         write_str(column, &mut key)?;
@@ -160,17 +161,17 @@ fn to_json(value: &OwnedValue) -> Json {
 fn summary(report: &Report<'_>) -> Json {
     let s = report.summary;
     let st = &s.stats;
-    let s3 = s.s3.unwrap_or_default();
+    let s3 = s.transfer.unwrap_or_default();
     let suppressed: Map<String, Json> = report
         .results
         .iter()
         .filter(|r| r.suppressed > 0)
-        .map(|r| (r.query.name.clone(), Json::from(r.suppressed)))
+        .map(|r| (r.meta.name.clone(), Json::from(r.suppressed)))
         .collect();
     let rows_per_query: Map<String, Json> = report
         .results
         .iter()
-        .map(|r| (r.query.name.clone(), Json::from(r.rows.len())))
+        .map(|r| (r.meta.name.clone(), Json::from(r.rows.len())))
         .collect();
     json!({
         "objects": st.objects,
@@ -205,22 +206,22 @@ fn summary(report: &Report<'_>) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::{Mode, Summary};
-    use crate::query::{Catalog, QueryResult, Row};
+    use crate::meta::Severity;
+    use crate::output::report::Mode;
+    use crate::results::sample::{COLUMNS, result};
+    use crate::results::{ResultSet, Row, Summary};
 
     /// Each row as the JSON object the documents hold, built by serde_json.
-    fn row_objects(result: &QueryResult) -> impl Iterator<Item = io::Result<Json>> + '_ {
+    fn row_objects(result: &ResultSet) -> impl Iterator<Item = Json> + '_ {
         result.rows.iter().map(move |row| {
-            let row = row?;
             let fields: Map<String, Json> =
-                result.query.plan.columns.iter().cloned().zip(row.values.iter().map(to_json)).collect();
-            Ok(json!({ "query": result.query.name, "severity": result.query.severity.as_str(), "row": fields }))
+                result.columns.iter().cloned().zip(row.values.iter().map(to_json)).collect();
+            json!({ "query": result.meta.name, "severity": result.meta.severity.as_str(), "row": fields })
         })
     }
 
     #[test]
     fn the_document_written_row_by_row_is_the_pretty_document() {
-        let catalog = Catalog::load(None).unwrap();
         let row = |text: &str| Row {
             values: vec![
                 Value::Str(format!("{text}\n\"quoted\" é ✓ \u{1b}").into()),
@@ -233,20 +234,9 @@ mod tests {
             ],
             identity: text.into(),
         };
-        let with_rows = QueryResult {
-            query: catalog.get("root-usage").unwrap().clone(),
-            rows: vec![row("a"), row("b")].into(),
-            suppressed: 0,
-        };
-        let without_rows = QueryResult {
-            rows: Vec::new().into(),
-            ..with_rows.clone()
-        };
-        let other_query = QueryResult {
-            query: catalog.get("failed-logins").unwrap().clone(),
-            rows: vec![row("c")].into(),
-            suppressed: 0,
-        };
+        let with_rows = result("root-usage", Severity::Critical, vec![row("a"), row("b")]);
+        let without_rows = result("root-usage", Severity::Critical, Vec::new());
+        let other_query = result("failed-logins", Severity::Medium, vec![row("c")]);
         for results in [
             vec![with_rows.clone(), without_rows.clone(), other_query],
             vec![without_rows],
@@ -256,11 +246,7 @@ mod tests {
                 summary: &Summary::default(),
                 mode: Mode::Audit,
             };
-            let rows: Vec<Json> = results
-                .iter()
-                .flat_map(row_objects)
-                .map(Result::unwrap)
-                .collect();
+            let rows: Vec<Json> = results.iter().flat_map(row_objects).collect();
             let document = json!({ "rows": rows, "summary": summary(&report) });
             let expected = serde_json::to_string_pretty(&document).unwrap() + "\n";
             let mut written = Vec::new();
@@ -271,8 +257,6 @@ mod tests {
 
     #[test]
     fn json_lines_are_what_serde_json_writes_for_each_row() {
-        let catalog = Catalog::load(None).unwrap();
-        let query = catalog.get("root-usage").unwrap().clone();
         let texts = [
             "plain",
             "",
@@ -284,9 +268,8 @@ mod tests {
         ];
         let rows: Vec<Row> = (texts.iter())
             .map(|text| Row {
-                values: (query.plan.columns.iter())
-                    .enumerate()
-                    .map(|(i, _)| match i % 4 {
+                values: (0..COLUMNS.len())
+                    .map(|i| match i % 4 {
                         0 => Value::Str((*text).to_owned().into()),
                         1 => Value::Null,
                         2 => {
@@ -298,11 +281,7 @@ mod tests {
                 identity: (*text).into(),
             })
             .collect();
-        let results = vec![QueryResult {
-            query: query.clone(),
-            rows: rows.clone().into(),
-            suppressed: 0,
-        }];
+        let results = vec![result("root-usage", Severity::Critical, rows.clone())];
         let report = Report {
             results: &results,
             summary: &Summary::default(),
@@ -310,14 +289,11 @@ mod tests {
         };
         let mut expected = String::new();
         for row in &rows {
-            let fields: Map<String, Json> = query
-                .plan
-                .columns
-                .iter()
-                .cloned()
+            let fields: Map<String, Json> = (COLUMNS.iter())
+                .map(|c| (*c).to_owned())
                 .zip(row.values.iter().map(to_json))
                 .collect();
-            let line = json!({ "type": "row", "query": query.name, "severity": query.severity.as_str(), "row": fields });
+            let line = json!({ "type": "row", "query": "root-usage", "severity": "critical", "row": fields });
             expected += &(serde_json::to_string(&line).unwrap() + "\n");
         }
         let mut written = Vec::new();

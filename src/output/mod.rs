@@ -1,126 +1,80 @@
 //! Printers: the same report as tables, JSON, JSON Lines or CSV, over any `Write`.
+//!
+//! A new format is one file here and one line in the `formats!` list below; an analysis may
+//! print a format of its own (`OwnFormat`, suspicious-ips's blocklist).
 
 mod csv;
 mod json;
+mod report;
 pub mod sanitize;
 mod table;
 
 use std::io::{self, Write};
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
-use crate::query::QueryResult;
-use crate::record::OwnedValue;
-use crate::scan::Stats;
-use crate::source::s3::S3Counters;
+pub use report::{Mode, OwnFormat, Report};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Jsonl,
-    Csv,
-    /// Flagged addresses as CIDRs, one per line (suspicious-ips only).
-    Blocklist,
-}
-
-/// How the rows are presented: an audit lists every query it ran, a single query its table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Audit,
-    Single,
-}
-
-/// Everything the summary says about a run.
-#[derive(Debug, Clone, Default)]
-pub struct Summary {
-    pub stats: Stats,
-    pub skipped_digest: u64,
-    pub skipped_insight: u64,
-    pub pruned: u64,
-    pub errors: usize,
-    pub warnings: usize,
-    pub elapsed: Duration,
-    /// Present when the run read from S3.
-    pub s3: Option<S3Summary>,
-    /// With `--state`: objects not read again, and findings not shown again.
-    pub already_read: u64,
-    pub already_reported: usize,
-    /// SNS messages published, and those that could not be.
-    pub alerts_sent: usize,
-    pub alerts_failed: usize,
-}
-
-/// S3 requests made and bytes downloaded during a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct S3Summary {
-    pub list_requests: u64,
-    pub keys_listed: u64,
-    pub get_requests: u64,
-    pub bytes_downloaded: u64,
-    pub cache_hits: u64,
-}
-
-impl From<&S3Counters> for S3Summary {
-    fn from(counters: &S3Counters) -> Self {
-        S3Summary {
-            list_requests: counters.list_requests.load(Ordering::Relaxed),
-            keys_listed: counters.keys_listed.load(Ordering::Relaxed),
-            get_requests: counters.get_requests.load(Ordering::Relaxed),
-            bytes_downloaded: counters.bytes_downloaded.load(Ordering::Relaxed),
-            cache_hits: counters.cache_hits.load(Ordering::Relaxed),
-        }
-    }
-}
-
-impl Summary {
-    pub fn skipped(&self) -> u64 {
-        self.skipped_digest + self.skipped_insight + self.stats.digest_by_content
-    }
-
-    pub fn records_per_second(&self) -> u64 {
-        let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 {
-            (self.stats.records as f64 / secs).round() as u64
-        } else {
-            0
-        }
-    }
-}
-
-pub struct Report<'a> {
-    pub results: &'a [QueryResult],
-    pub summary: &'a Summary,
-    pub mode: Mode,
-}
-
-pub fn print(
+/// A report's printer over `W`: one of the formats, or an analysis's own.
+pub struct Printer<W: Write> {
+    out: W,
     format: Format,
-    report: &Report<'_>,
-    out: &mut impl Write,
-    fit_terminal: bool,
-) -> io::Result<()> {
-    match format {
-        Format::Table => table::print(report, out, fit_terminal),
-        Format::Json => json::print(report, out),
-        Format::Jsonl => json::print_lines(report, out),
-        Format::Csv => csv::print(report, out),
-        Format::Blocklist => {
-            for network in crate::analysis::blocklist(report.results)? {
-                writeln!(out, "{network}")?;
-            }
-            Ok(())
+    /// Whether `out` is a terminal: tables are fitted to its width.
+    terminal: bool,
+    own: Option<Box<dyn OwnFormat>>,
+}
+
+impl<W: Write> Printer<W> {
+    pub fn new(format: Format, out: W, terminal: bool) -> Printer<W> {
+        Printer {
+            out,
+            format,
+            terminal,
+            own: None,
         }
+    }
+
+    /// A printer of a format an analysis prints itself.
+    pub fn own(own: Box<dyn OwnFormat>, format: Format, out: W) -> Printer<W> {
+        Printer {
+            own: Some(own),
+            ..Printer::new(format, out, false)
+        }
+    }
+
+    pub fn print(&mut self, report: &Report<'_>) -> io::Result<()> {
+        match &self.own {
+            Some(own) => own.print(report, &mut self.out),
+            None => self.print_format(report),
+        }?;
+        self.out.flush()
     }
 }
 
-fn value_text(value: &OwnedValue) -> String {
-    value
-        .to_text()
-        .map(|t| sanitize::for_terminal(&t).into_owned())
-        .unwrap_or_default()
+macro_rules! formats {
+    ($($(#[$doc:meta])* $variant:ident => |$report:pat_param, $out:pat_param, $terminal:pat_param| $print:expr),* $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum Format {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl<W: Write> Printer<W> {
+            fn print_format(&mut self, report: &Report<'_>) -> io::Result<()> {
+                match self.format {
+                    $(Format::$variant => {
+                        let ($report, $out, $terminal) = (report, &mut self.out, self.terminal);
+                        $print
+                    })*
+                }
+            }
+        }
+    };
 }
 
-fn megabytes(bytes: u64) -> String {
-    format!("{:.2} MB", bytes as f64 / 1e6)
+formats! {
+    Table => |report, out, terminal| table::print(report, out, terminal),
+    Json => |report, out, _| json::print(report, out),
+    Jsonl => |report, out, _| json::print_lines(report, out),
+    Csv => |report, out, _| csv::print(report, out),
+    /// Flagged addresses as CIDRs, one per line (suspicious-ips only).
+    Blocklist => |_, _, _| Err(io::Error::other("blocklist is the format of suspicious-ips")),
 }

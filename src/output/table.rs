@@ -6,8 +6,8 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use unicode_width::UnicodeWidthStr;
 
-use super::{Mode, Report, megabytes, value_text};
-use crate::query::QueryResult;
+use super::report::{Mode, Report, megabytes, value_text};
+use crate::results::ResultSet;
 
 pub fn print(report: &Report<'_>, out: &mut impl Write, fit: bool) -> io::Result<()> {
     for result in report.results {
@@ -35,8 +35,8 @@ fn new_table(fit: bool) -> Table {
     table
 }
 
-fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Result<()> {
-    let query = &result.query;
+fn print_result(result: &ResultSet, out: &mut impl Write, fit: bool) -> io::Result<()> {
+    let query = &result.meta;
     let rows = result.rows.len();
     writeln!(
         out,
@@ -48,7 +48,7 @@ fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Re
         if rows == 1 { "" } else { "s" }
     )?;
     if rows > 0 {
-        let header: Vec<String> = (query.plan.columns.iter())
+        let header: Vec<String> = (result.columns.iter())
             .map(|c| super::sanitize::for_terminal(c).into_owned())
             .collect();
         if fit {
@@ -56,7 +56,7 @@ fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Re
             let mut table = new_table(true);
             table.set_header(header);
             for row in result.rows.iter() {
-                table.add_row(row?.values.iter().map(value_text));
+                table.add_row(row.values.iter().map(value_text));
             }
             writeln!(out, "{table}")?;
         } else {
@@ -70,11 +70,11 @@ fn print_result(result: &QueryResult, out: &mut impl Write, fit: bool) -> io::Re
 /// (`UTF8_FULL_CONDENSED`, cells left-aligned with a space either side, each at least one
 /// column wide), without holding the rows: building the cells and their layout took most of
 /// the printing time and about 2.6 KB a row.
-fn print_piped(result: &QueryResult, header: &[String], out: &mut impl Write) -> io::Result<()> {
+fn print_piped(result: &ResultSet, header: &[String], out: &mut impl Write) -> io::Result<()> {
     let width = |text: &str| text.width().max(1);
     let mut widths: Vec<usize> = header.iter().map(|name| width(name)).collect();
     for row in result.rows.iter() {
-        for (column, value) in widths.iter_mut().zip(&row?.values) {
+        for (column, value) in widths.iter_mut().zip(&row.values) {
             *column = (*column).max(width(&value_text(value)));
         }
     }
@@ -112,7 +112,7 @@ fn print_piped(result: &QueryResult, header: &[String], out: &mut impl Write) ->
     cells(out, &mut header.iter().cloned())?;
     border(out, ['╞', '═', '╪', '╡'])?;
     for row in result.rows.iter() {
-        cells(out, &mut row?.values.iter().map(value_text))?;
+        cells(out, &mut row.values.iter().map(value_text))?;
     }
     border(out, ['└', '─', '┴', '┘'])
 }
@@ -129,10 +129,10 @@ fn print_overview(report: &Report<'_>, out: &mut impl Write, fit: bool) -> io::R
     table.set_header(["query", "severity", "findings", "title"]);
     for result in report.results {
         table.add_row([
-            result.query.name.clone(),
-            result.query.severity.to_string(),
+            result.meta.name.clone(),
+            result.meta.severity.to_string(),
             result.rows.len().to_string(),
-            result.query.title.clone(),
+            result.meta.title.clone(),
         ]);
     }
     writeln!(out, "{table}")?;
@@ -178,7 +178,7 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
         .results
         .iter()
         .filter(|r| r.suppressed > 0)
-        .map(|r| format!("{} {}", r.query.name, r.suppressed))
+        .map(|r| format!("{} {}", r.meta.name, r.suppressed))
         .collect();
     if !suppressed.is_empty() {
         writeln!(
@@ -202,7 +202,7 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
             s.alerts_sent, s.alerts_failed
         )?;
     }
-    if let Some(s3) = &s.s3 {
+    if let Some(s3) = &s.transfer {
         writeln!(
             out,
             "S3: {} LIST requests ({} keys), {} GET requests, {} downloaded, {} from the cache",
@@ -232,15 +232,23 @@ fn count(n: usize, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::{Catalog, Row};
+    use crate::meta::Severity;
     use crate::record::Value;
+    use crate::results::Row;
+    use crate::results::sample::{self, COLUMNS};
+
+    fn result(rows: Vec<Row>) -> ResultSet {
+        sample::result("root-usage", Severity::Critical, rows)
+    }
+
+    fn header() -> Vec<String> {
+        COLUMNS.iter().map(|c| (*c).to_owned()).collect()
+    }
 
     #[test]
     fn the_piped_table_is_the_table_of_every_row() {
-        let catalog = Catalog::load(None).unwrap();
-        let query = catalog.get("root-usage").unwrap().clone();
         let row = |i: usize| Row {
-            values: (0..query.plan.columns.len())
+            values: (0..COLUMNS.len())
                 .map(|column| match (i, column) {
                     (2_400, 1) => {
                         Value::Str("the widest cell of its column, in the last part".into())
@@ -254,16 +262,12 @@ mod tests {
             identity: i.to_string(),
         };
         for count in [1, 1_000, 2_401] {
-            let result = QueryResult {
-                query: query.clone(),
-                rows: (0..count).map(row).collect::<Vec<Row>>().into(),
-                suppressed: 0,
-            };
-            let header: Vec<String> = query.plan.columns.clone();
+            let result = result((0..count).map(row).collect());
+            let header = header();
             let mut whole = new_table(false);
             whole.set_header(&header);
             for row in result.rows.iter() {
-                whole.add_row(row.unwrap().values.iter().map(value_text));
+                whole.add_row(row.values.iter().map(value_text));
             }
             let whole = format!("{whole}\n");
             let mut piped = Vec::new();
@@ -274,8 +278,6 @@ mod tests {
 
     #[test]
     fn the_piped_table_is_drawn_as_comfy_table_draws_it() {
-        let catalog = Catalog::load(None).unwrap();
-        let query = catalog.get("root-usage").unwrap().clone();
         let texts = [
             "",
             "x",
@@ -286,7 +288,7 @@ mod tests {
             "\u{1b}[31m",
             " padded ",
         ];
-        let header: Vec<String> = query.plan.columns.clone();
+        let header = header();
         for (i, text) in texts.iter().enumerate() {
             let row = |column: usize| match column {
                 0 => Value::Str((*text).to_owned().into()),
@@ -297,15 +299,11 @@ mod tests {
                 values: (0..header.len()).map(row).collect(),
                 identity: String::new(),
             }];
-            let result = QueryResult {
-                query: query.clone(),
-                rows: rows.into(),
-                suppressed: 0,
-            };
+            let result = result(rows);
             let mut whole = new_table(false);
             whole.set_header(&header);
             for row in result.rows.iter() {
-                whole.add_row(row.unwrap().values.iter().map(value_text));
+                whole.add_row(row.values.iter().map(value_text));
             }
             let mut piped = Vec::new();
             print_piped(&result, &header, &mut piped).unwrap();
@@ -320,25 +318,19 @@ mod tests {
     #[test]
     fn cells_wider_than_comfy_table_measures_keep_the_lines_aligned() {
         // comfy-table counts widths in u16: past 65,535 columns its layout overflows.
-        let catalog = Catalog::load(None).unwrap();
-        let query = catalog.get("root-usage").unwrap().clone();
         let wide = "w".repeat(70_000);
         let rows: Vec<Row> = [wide.as_str(), "short"]
             .iter()
             .map(|text| Row {
-                values: (query.plan.columns.iter())
+                values: (COLUMNS.iter())
                     .map(|_| Value::Str((*text).to_owned().into()))
                     .collect(),
                 identity: String::new(),
             })
             .collect();
-        let result = QueryResult {
-            query: query.clone(),
-            rows: rows.into(),
-            suppressed: 0,
-        };
+        let result = result(rows);
         let mut piped = Vec::new();
-        print_piped(&result, &query.plan.columns, &mut piped).unwrap();
+        print_piped(&result, &header(), &mut piped).unwrap();
         let text = String::from_utf8(piped).unwrap();
         let widths: Vec<usize> = text.lines().map(|line| line.width()).collect();
         assert_eq!(widths.len(), 6);

@@ -2,8 +2,18 @@
 
 use std::net::IpAddr;
 
-use super::eval::LikePattern;
-use crate::record::Record;
+use super::like::{BadEscape, LikePattern};
+use crate::net::{Networks, NotANetwork};
+
+/// Why a suppression cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SuppressionError {
+    #[error(transparent)]
+    Network(#[from] NotANetwork),
+    #[error(transparent)]
+    Principal(#[from] BadEscape),
+}
+use crate::record::{FieldPath, Record};
 
 /// What one query ignores; a record matching any entry is counted, not reported.
 #[derive(Debug, Clone, Default)]
@@ -13,28 +23,6 @@ pub struct Suppression {
     event_names: Vec<String>,
 }
 
-/// A list of networks (`10.0.0.0/8`, `2001:db8::/32`, or a bare address for one host).
-#[derive(Debug, Clone, Default)]
-pub struct Networks(Vec<Network>);
-
-impl Networks {
-    pub fn parse(cidrs: &[String]) -> Result<Networks, String> {
-        cidrs
-            .iter()
-            .map(|c| Network::parse(c))
-            .collect::<Result<_, _>>()
-            .map(Networks)
-    }
-
-    pub fn contains(&self, address: IpAddr) -> bool {
-        self.0.iter().any(|n| n.contains(address))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
 impl Suppression {
     /// `principals` are ARN globs (`*` is any run of characters), `cidrs` networks such as
     /// `10.0.0.0/8` or `2001:db8::/32` (a bare address is one host), `event_names` exact names.
@@ -42,7 +30,7 @@ impl Suppression {
         principals: &[String],
         cidrs: &[String],
         event_names: &[String],
-    ) -> Result<Suppression, String> {
+    ) -> Result<Suppression, SuppressionError> {
         let principals = principals
             .iter()
             .map(|glob| LikePattern::compile(&glob_to_like(glob), Some('\\')))
@@ -67,9 +55,7 @@ impl Suppression {
             return true;
         }
         if !self.principals.is_empty()
-            && let Some(arn) = record
-                .get(&crate::record::FieldPath::parse("userIdentity.arn"))
-                .to_text()
+            && let Some(arn) = record.get(&FieldPath::parse("userIdentity.arn")).to_text()
             && self.principals.iter().any(|p| p.matches(&arn))
         {
             return true;
@@ -98,48 +84,6 @@ fn glob_to_like(glob: &str) -> String {
         }
     }
     like
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Network {
-    address: IpAddr,
-    prefix: u8,
-}
-
-impl Network {
-    fn parse(text: &str) -> Result<Network, String> {
-        let bad = || format!("'{text}' is not a network such as 10.0.0.0/8 or 2001:db8::/32");
-        let (address, prefix) = text.trim().split_once('/').unwrap_or((text.trim(), ""));
-        let address: IpAddr = address.parse().map_err(|_| bad())?;
-        let max = if address.is_ipv4() { 32 } else { 128 };
-        let prefix = if prefix.is_empty() {
-            max
-        } else {
-            prefix.parse::<u8>().map_err(|_| bad())?
-        };
-        if prefix > max {
-            return Err(bad());
-        }
-        Ok(Network { address, prefix })
-    }
-
-    fn contains(&self, address: IpAddr) -> bool {
-        match (self.address, address) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ pub enum ObjectKind {
 /// What the key of an object says about it. Fields are `None` when the key does not say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyLayout {
-    pub organization: Option<String>,
     pub account: Option<String>,
     pub region: Option<String>,
     pub date: Option<NaiveDate>,
@@ -29,15 +28,14 @@ impl KeyLayout {
         let start = parts.iter().rposition(|p| *p == "AWSLogs")?;
         let mut rest = &parts[start + 1..];
         let mut layout = KeyLayout {
-            organization: None,
             account: None,
             region: None,
             date: None,
             delivered: parts.last().and_then(|name| delivery_time(name)),
             kind: ObjectKind::Events,
         };
-        if let Some(org) = rest.first().filter(|p| p.starts_with("o-")) {
-            layout.organization = Some((*org).to_owned());
+        // An organization trail files accounts under its organization id.
+        if rest.first().is_some_and(|p| p.starts_with("o-")) {
             rest = &rest[1..];
         }
         if let Some(account) = rest
@@ -95,14 +93,12 @@ mod tests {
         assert_eq!(plain.region.as_deref(), Some("us-east-1"));
         assert_eq!(plain.date, NaiveDate::from_ymd_opt(2026, 11, 20));
         assert_eq!(plain.kind, ObjectKind::Events);
-        assert_eq!(plain.organization, None);
         assert_eq!(
             plain.delivered.map(|t| t.to_rfc3339()),
             Some("2026-11-20T10:05:00+00:00".into())
         );
 
         let org = KeyLayout::parse("/data/trail-prefix/AWSLogs/o-abc123defg/444455556666/CloudTrail/eu-west-1/2026/01/02/f.json.gz").unwrap();
-        assert_eq!(org.organization.as_deref(), Some("o-abc123defg"));
         assert_eq!(org.account.as_deref(), Some("444455556666"));
         assert_eq!(org.region.as_deref(), Some("eu-west-1"));
 

@@ -1,14 +1,40 @@
-//! Local files and folders, walked recursively in a stable order.
+//! Local files and folders, walked recursively in a stable order, read where they are decoded.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{KeyLayout, ListError, Location, SourceObject};
+use super::layout::KeyLayout;
+use super::object::{Filter, ListError, Location, ReadError, Source, SourceObject};
+
+/// A file, or a folder of files, named on the command line.
+pub struct Local {
+    root: PathBuf,
+}
+
+impl Local {
+    pub fn new(root: PathBuf) -> Local {
+        Local { root }
+    }
+}
+
+impl Source for Local {
+    /// Every file below the root: pruning by the key layout is the listing's, not the walk's.
+    fn list(&self, _filter: &Filter, found: &mut Vec<SourceObject>, errors: &mut Vec<ListError>) {
+        walk(&self.root, found, errors);
+    }
+
+    fn read(&self, object: &SourceObject) -> Result<Vec<u8>, ReadError> {
+        match &object.location {
+            Location::Path(path) => fs::read(path).map_err(ReadError::Io),
+            Location::Key { .. } => Err(ReadError::Foreign),
+        }
+    }
+}
 
 /// Adds `path` (a file) or every non-hidden file below it (a folder) to `found`; what
 /// cannot be listed goes to `errors` and the walk goes on. Symbolic links to files are
 /// followed; links to folders are not, so a loop cannot form.
-pub fn walk(path: &Path, found: &mut Vec<SourceObject>, errors: &mut Vec<ListError>) {
+fn walk(path: &Path, found: &mut Vec<SourceObject>, errors: &mut Vec<ListError>) {
     let shown = path.display().to_string();
     let metadata = match fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -60,6 +86,7 @@ fn object(path: &Path) -> SourceObject {
     SourceObject {
         layout: KeyLayout::parse(&name),
         name,
-        location: Location::Local(path.to_owned()),
+        location: Location::Path(path.to_owned()),
+        source: 0,
     }
 }

@@ -1,148 +1,105 @@
-//! Where bytes come from: sources named on the command line, listed and pruned to objects.
+//! Where bytes come from: sources named on the command line, listed and pruned to objects, then read.
+//!
+//! A source is one `Source`: a local file or folder, or an `s3://` bucket prefix. A new
+//! kind of source is one file implementing the trait, and one line in `SCHEMES`.
 
 pub mod layout;
-pub mod local;
-pub mod s3;
+mod local;
+mod object;
+mod s3;
 pub mod window;
 
 use std::path::PathBuf;
 
-pub use layout::{KeyLayout, ObjectKind};
+#[cfg(test)]
+pub use layout::KeyLayout;
+pub use layout::ObjectKind;
+#[cfg(test)]
+pub use object::Location;
+pub use object::{Fetches, Filter, Listing, OpenError, ReadError, Remote, Source, SourceObject};
 pub use window::{TimeWindow, parse_duration, parse_time_bound};
 
-/// A source as the user named it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SourceSpec {
-    Local(PathBuf),
-    S3 { bucket: String, prefix: String },
+use crate::results::Transfer;
+
+type Open = fn(&str, &Remote) -> Result<Box<dyn Source>, OpenError>;
+
+/// The kinds of source, by the scheme their name starts with; anything else is a local path.
+const SCHEMES: &[(&str, Open)] = &[("s3://", s3::open)];
+
+/// The sources of one run.
+pub struct Sources {
+    sources: Vec<Box<dyn Source>>,
 }
 
-impl SourceSpec {
-    pub fn is_s3(&self) -> bool {
-        matches!(self, SourceSpec::S3 { .. })
+impl Sources {
+    /// Opens each source named: `s3://…` and the like by their scheme, the rest as paths.
+    pub fn open(names: &[String], remote: &Remote) -> Result<Sources, OpenError> {
+        let sources = names
+            .iter()
+            .map(
+                |name| match SCHEMES.iter().find(|(s, _)| name.starts_with(s)) {
+                    Some((scheme, open)) => open(&name[scheme.len()..], remote),
+                    None => Ok(Box::new(local::Local::new(PathBuf::from(name))) as Box<dyn Source>),
+                },
+            )
+            .collect::<Result<_, _>>()?;
+        Ok(Sources { sources })
     }
 
-    pub fn parse(text: &str) -> SourceSpec {
-        match text.strip_prefix("s3://") {
-            Some(rest) => {
-                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-                SourceSpec::S3 {
-                    bucket: bucket.to_owned(),
-                    prefix: prefix.to_owned(),
+    /// Lists every source, prunes what the filter excludes, and sorts the rest by name.
+    pub fn list(&self, filter: &Filter) -> Listing {
+        let mut listing = Listing::default();
+        let mut found = Vec::new();
+        for (index, source) in self.sources.iter().enumerate() {
+            let start = found.len();
+            source.list(filter, &mut found, &mut listing.errors);
+            found[start..].iter_mut().for_each(|o| o.source = index);
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found.dedup_by(|a, b| a.name == b.name);
+        for object in found {
+            match object.layout.as_ref().map(|l| l.kind) {
+                Some(ObjectKind::Digest) => listing.skipped_digest += 1,
+                Some(ObjectKind::Insight) => listing.skipped_insight += 1,
+                _ if object.layout.as_ref().is_some_and(|l| !filter.keeps(l)) => {
+                    listing.pruned += 1
                 }
+                _ => listing.objects.push(object),
             }
-            None => SourceSpec::Local(PathBuf::from(text)),
         }
-    }
-}
-
-/// What narrows the listing before any byte is read.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub window: TimeWindow,
-    pub accounts: Vec<String>,
-    pub regions: Vec<String>,
-    /// Without `--since`, where listing may start (a cron state's oldest need). It prunes
-    /// objects by their key only: events in them are all read.
-    pub listing_since: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-impl Filter {
-    /// The window objects are listed and pruned by: the time window, or the state's floor.
-    pub fn listing_window(&self) -> TimeWindow {
-        TimeWindow {
-            since: self.window.since.or(self.listing_since),
-            until: self.window.until,
-        }
+        listing
     }
 
-    /// Stage one of pruning, on what the key says. Keys outside the layout are kept: their
-    /// events are filtered one by one instead.
-    pub fn keeps(&self, layout: &KeyLayout) -> bool {
-        let account_ok = match &layout.account {
-            Some(account) => self.accounts.is_empty() || self.accounts.contains(account),
-            None => true,
-        };
-        let region_ok = match &layout.region {
-            Some(region) => self.regions.is_empty() || self.regions.contains(region),
-            None => true,
-        };
-        let date_ok = layout
-            .date
-            .is_none_or(|d| self.listing_window().may_hold(d));
-        account_ok && region_ok && date_ok
+    pub fn read(&self, object: &SourceObject) -> Result<Vec<u8>, ReadError> {
+        self.sources[object.source].read(object)
     }
-}
 
-/// Where an object's bytes are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    Local(PathBuf),
-    S3 {
-        bucket: String,
-        key: String,
-        size: u64,
-    },
-}
-
-/// One object to read, named as the user will see it in messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceObject {
-    pub name: String,
-    pub location: Location,
-    pub layout: Option<KeyLayout>,
-}
-
-/// The objects to scan, sorted by name, and what was left out on the way.
-#[derive(Debug, Default)]
-pub struct Listing {
-    pub objects: Vec<SourceObject>,
-    pub skipped_digest: u64,
-    pub skipped_insight: u64,
-    pub pruned: u64,
-    /// Sources or folders that could not be listed; the rest is still scanned.
-    pub errors: Vec<ListError>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ListError {
-    #[error("{0}: no such file or directory")]
-    Missing(String),
-    #[error("{0}: cannot read: {1}")]
-    Unreadable(String, std::io::Error),
-    #[error("{0}: {1}")]
-    S3(String, String),
-}
-
-/// Lists every source, prunes what the filter excludes, and sorts the rest by name.
-/// `s3` is the session for `s3://` sources; without one they are reported as errors.
-pub fn list(sources: &[SourceSpec], filter: &Filter, s3: Option<&s3::S3Session>) -> Listing {
-    let mut listing = Listing::default();
-    let mut found = Vec::new();
-    for source in sources {
-        match (source, s3) {
-            (SourceSpec::Local(path), _) => local::walk(path, &mut found, &mut listing.errors),
-            (SourceSpec::S3 { bucket, prefix }, Some(session)) => {
-                match session.list(bucket, prefix, filter) {
-                    Ok(objects) => found.extend(objects),
-                    Err(e) => listing.errors.push(e),
-                }
+    /// Per source that fetches ahead, its objects (indexes into `objects`) as they arrive;
+    /// and the indexes of the objects to read where they are decoded.
+    pub fn fetch(&self, objects: &[SourceObject]) -> (Vec<Fetches>, Vec<usize>) {
+        let mut ahead = Vec::new();
+        let mut in_place = Vec::new();
+        for (index, source) in self.sources.iter().enumerate() {
+            let own: Vec<(usize, &SourceObject)> = (objects.iter().enumerate())
+                .filter(|(_, o)| o.source == index)
+                .collect();
+            match source.fetch_ahead(&own) {
+                Some(fetches) => ahead.push(fetches),
+                None => in_place.extend(own.into_iter().map(|(i, _)| i)),
             }
-            (SourceSpec::S3 { bucket, prefix }, None) => listing.errors.push(ListError::S3(
-                format!("s3://{bucket}/{prefix}"),
-                "no S3 session".into(),
-            )),
         }
+        in_place.sort_unstable();
+        (ahead, in_place)
     }
-    found.sort_by(|a, b| a.name.cmp(&b.name));
-    found.dedup_by(|a, b| a.location == b.location);
-    for object in found {
-        match object.layout.as_ref().map(|l| l.kind) {
-            Some(ObjectKind::Digest) => listing.skipped_digest += 1,
-            Some(ObjectKind::Insight) => listing.skipped_insight += 1,
-            _ if object.layout.as_ref().is_some_and(|l| !filter.keeps(l)) => listing.pruned += 1,
-            _ => listing.objects.push(object),
-        }
+
+    /// Requests and bytes of the sources that make requests, added up.
+    pub fn transfer(&self) -> Option<Transfer> {
+        self.sources
+            .iter()
+            .filter_map(|s| s.transfer())
+            .reduce(|mut total, t| {
+                total.add(&t);
+                total
+            })
     }
-    listing
 }

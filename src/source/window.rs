@@ -33,13 +33,24 @@ impl TimeWindow {
     }
 }
 
+/// A time bound that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("'{0}' reaches too far back")]
+    TooFarBack(String),
+    #[error(
+        "'{0}' is neither a duration (90m, 24h, 7d, 2w) nor a time (2026-11-20T08:00:00Z, 2026-11-20)"
+    )]
+    Unreadable(String),
+}
+
 /// Parses `90m`, `24h`, `7d`, `2w` (before `now`), an RFC 3339 time, or a `YYYY-MM-DD` date.
-pub fn parse_time_bound(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+pub fn parse_time_bound(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeError> {
     let text = text.trim();
     if let Some(duration) = parse_duration(text) {
         return now
             .checked_sub_signed(duration)
-            .ok_or_else(|| format!("'{text}' reaches too far back"));
+            .ok_or_else(|| TimeError::TooFarBack(text.to_owned()));
     }
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&Utc));
@@ -50,9 +61,7 @@ pub fn parse_time_bound(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>,
             .expect("midnight exists")
             .and_utc());
     }
-    Err(format!(
-        "'{text}' is neither a duration (90m, 24h, 7d, 2w) nor a time (2026-11-20T08:00:00Z, 2026-11-20)"
-    ))
+    Err(TimeError::Unreadable(text.to_owned()))
 }
 
 /// Parses `90m`, `24h`, `7d`, `2w` (also `30s`).

@@ -2,10 +2,23 @@
 
 pub mod moto;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+
+/// The fixtures' CloudTrail bucket, and their damaged objects.
+pub const TRAIL: &str = "fixtures/trail";
+pub const BROKEN: &str = "fixtures/broken";
+
+/// One day of the fixtures, as `--since`/`--until` arguments.
+pub const DAY: [&str; 4] = [
+    "--since",
+    "2026-11-20T00:00:00Z",
+    "--until",
+    "2026-11-21T00:00:00Z",
+];
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -115,22 +128,16 @@ pub fn assert_golden(name: &str, actual: &str) {
     }
 }
 
-/// The third-party samples in ../shared/data; their absence fails in CI and skips loudly elsewhere.
-pub fn shared_data() -> Option<PathBuf> {
+/// The third-party samples in ../shared/data, beside the repository: a test that needs
+/// them fails, saying so, when they are not there.
+pub fn shared_data() -> PathBuf {
     let dir = repo().join("../shared/data/third_party");
-    if dir.is_dir() {
-        return Some(dir);
-    }
     assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing in CI",
+        dir.is_dir(),
+        "{} is missing: the third-party samples sit beside the repository",
         dir.display()
     );
-    eprintln!(
-        "SKIPPED: {} is missing (it sits beside the repository in CI)",
-        dir.display()
-    );
-    None
+    dir
 }
 
 pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -140,4 +147,17 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     }
     std::fs::write(&path, bytes).expect("temp file is writable");
     path
+}
+
+/// Rows per query, from the summary line that ends JSON Lines output.
+pub fn rows_per_query(jsonl: &str) -> BTreeMap<String, u64> {
+    let summary: serde_json::Value =
+        serde_json::from_str(jsonl.lines().last().expect("a summary line"))
+            .expect("summary is JSON");
+    summary["rows_per_query"]
+        .as_object()
+        .expect("rows_per_query")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().expect("a count")))
+        .collect()
 }

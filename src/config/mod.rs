@@ -1,0 +1,554 @@
+//! What the user typed and the configuration file, resolved once into a run, which builds its parts.
+//!
+//! Precedence: flags after a query name, then flags before it, then the configuration file
+//! (`--config FILE`, else `$TRAILSCAN_CONFIG`, else `./trailscan.toml`, else
+//! `~/.config/trailscan/config.toml`). The settings merge once; each is then checked here,
+//! and an error names the flag, or the file and line, it came from.
+
+mod file;
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::OnceLock;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::analysis;
+use crate::catalog::Catalog;
+use crate::cli::{Cli, Command, NamedQueryCli, QueriesAction, Settings};
+use crate::job::{Job, JobKind};
+use crate::meta::Severity;
+use crate::net::Networks;
+use crate::notify::sns::{SnsPublisher, check_topic};
+use crate::notify::{DryRun, Notifier};
+use crate::output::{Format, Printer};
+use crate::query::{QuerySet, Suppression};
+use crate::source::{Filter, Remote, Sources, TimeWindow, parse_duration, parse_time_bound};
+use crate::state::State;
+use file::FileConfig;
+
+/// S3 requests in flight at once unless `--s3-concurrency` says otherwise.
+const DEFAULT_S3_CONCURRENCY: usize = 16;
+/// How far before the newest object read a cron run looks again for late deliveries.
+const DEFAULT_LOOKBACK: TimeDelta = TimeDelta::hours(1);
+
+/// What was asked for, once the command line is resolved.
+pub enum Task {
+    /// Scan the sources for a job.
+    Scan(Job),
+    ListQueries,
+    Show(String),
+    /// Check the query files of a folder, or the built-in ones (and `--queries`).
+    Lint(Option<PathBuf>),
+    AlertTest,
+}
+
+/// A resolved run: every setting checked, and the parts built from them on demand.
+pub struct Config {
+    settings: Settings,
+    file: Option<FileConfig>,
+    /// The settings whose value came from the file (the others were typed, or defaults).
+    from_file: BTreeSet<String>,
+    catalog: OnceLock<Catalog>,
+    /// The sources named on the command line, or else in the file.
+    pub sources: Vec<String>,
+    pub filter: Filter,
+    pub format: Format,
+    pub fail_on: Severity,
+    pub threads: Option<usize>,
+    pub show_progress: bool,
+    pub remote: Remote,
+    pub lookback: TimeDelta,
+}
+
+impl Config {
+    /// Resolves what was typed (`named`: the words after a query name, parsed) and the
+    /// configuration file into a run and its task.
+    pub fn new(
+        cli: Cli,
+        named: Option<NamedQueryCli>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(Config, Task)> {
+        let explicit = (named.as_ref().and_then(|n| n.settings.config.clone()))
+            .or(cli.settings.config.clone());
+        let file = FileConfig::locate(explicit.as_deref())?;
+        let mut layers = Vec::new();
+        if let Some(file) = &file {
+            layers.push((file.settings.clone(), true));
+        }
+        layers.push((cli.settings, false));
+        if let Some(named) = &named {
+            layers.push((named.settings.clone(), false));
+        }
+        let (settings, from_file) = merge(layers)?;
+        let mut config = Config {
+            sources: Vec::new(),
+            filter: Filter::default(),
+            format: settings.format.unwrap_or(Format::Table),
+            fail_on: settings.fail_on.unwrap_or(Severity::Info),
+            threads: settings.threads,
+            show_progress: !settings.no_progress && std::io::stderr().is_terminal(),
+            remote: Remote::default(),
+            lookback: DEFAULT_LOOKBACK,
+            settings,
+            file,
+            from_file,
+            catalog: OnceLock::new(),
+        };
+        config.resolve(now)?;
+        let task = config.task(cli.command, named)?;
+        Ok((config, task))
+    }
+
+    /// Checks every setting that has a form, and fills the resolved fields.
+    fn resolve(&mut self, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let s = &self.settings;
+        let bound = |key: &str, text: &Option<String>| -> anyhow::Result<Option<DateTime<Utc>>> {
+            (text.as_deref())
+                .map(|t| parse_time_bound(t, now).map_err(|e| self.invalid(key, e)))
+                .transpose()
+        };
+        let window = TimeWindow {
+            since: bound("since", &s.since)?,
+            until: bound("until", &s.until)?,
+        };
+        if let (Some(since), Some(until)) = (window.since, window.until)
+            && since >= until
+        {
+            bail!("--since ({since}) must be earlier than --until ({until})");
+        }
+        for account in &s.account {
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(self.invalid(
+                    "account",
+                    format!("'{account}' is not a 12-digit AWS account id"),
+                ));
+            }
+        }
+        if s.threads == Some(0) {
+            return Err(self.invalid("threads", "must be at least 1"));
+        }
+        if s.s3_concurrency == Some(0) {
+            return Err(self.invalid("s3_concurrency", "must be at least 1"));
+        }
+        if let Some(topic) = &s.sns_topic {
+            check_topic(topic).map_err(|e| self.invalid("sns_topic", e))?;
+        }
+        if let Some(text) = &s.lookback {
+            self.lookback = parse_duration(text).ok_or_else(|| {
+                self.invalid(
+                    "lookback",
+                    format!("'{text}' is not a duration such as 1h or 90m"),
+                )
+            })?;
+        }
+        self.filter = Filter {
+            window,
+            accounts: s.account.clone(),
+            regions: s.region.clone(),
+            listing_since: None,
+        };
+        self.remote = Remote {
+            connection: crate::aws::Connection {
+                profile: s.profile.clone(),
+                region: s.bucket_region.clone(),
+                endpoint_url: s.endpoint_url.clone(),
+            },
+            concurrency: s.s3_concurrency.unwrap_or(DEFAULT_S3_CONCURRENCY),
+            cache_dir: s.cache_dir.clone(),
+        };
+        Ok(())
+    }
+
+    /// An error about the setting `key`: `invalid --key: …` when it was typed,
+    /// `FILE:LINE: key: …` when it came from the configuration file.
+    fn invalid(&self, key: &str, message: impl std::fmt::Display) -> anyhow::Error {
+        match &self.file {
+            Some(file) if self.from_file.contains(key) => {
+                anyhow::anyhow!("{}: {key}: {message}", file.locate_key(key))
+            }
+            _ => anyhow::anyhow!("invalid --{}: {message}", key.replace('_', "-")),
+        }
+    }
+
+    /// The command as a task, with its sources.
+    fn task(
+        &mut self,
+        command: Option<Command>,
+        named: Option<NamedQueryCli>,
+    ) -> anyhow::Result<Task> {
+        let (sources, kind) = match command {
+            None => (Vec::new(), Pending::Audit),
+            Some(Command::Audit { sources }) => (sources, Pending::Audit),
+            Some(Command::Query { sql, sources }) => (sources, Pending::AdHoc(sql)),
+            Some(Command::Queries { action: None }) => return Ok(Task::ListQueries),
+            Some(Command::Queries {
+                action: Some(QueriesAction::Lint { dir }),
+            }) => return Ok(Task::Lint(dir)),
+            Some(Command::Show { name }) => return Ok(Task::Show(name)),
+            Some(Command::AlertTest) => return Ok(Task::AlertTest),
+            Some(Command::Analysis(command)) => {
+                let sources = command.sources().to_vec();
+                let settings = analysis::Settings {
+                    known_cidrs: self.known_cidrs()?,
+                };
+                (sources, Pending::Analysis(command.build(&settings)?))
+            }
+            Some(Command::Named(words)) => {
+                let name = words.first().cloned().unwrap_or_default();
+                let sources = named.map(|n| n.sources).unwrap_or_default();
+                if self.catalog()?.get(&name).is_some() {
+                    (sources, Pending::One(name))
+                } else if name.starts_with("s3://")
+                    || name.contains(['/', '.'])
+                    || std::path::Path::new(&name).exists()
+                {
+                    ([vec![name], sources].concat(), Pending::Audit)
+                } else {
+                    bail!(
+                        "'{name}' is not a query, a command, or an existing file or folder (`trailscan queries` lists the queries)"
+                    );
+                }
+            }
+        };
+        self.sources = if sources.is_empty() {
+            self.settings.sources.clone()
+        } else {
+            sources
+        };
+        Ok(Task::Scan(self.job(kind)?))
+    }
+
+    /// The queries a job evaluates, with the file's selection and suppressions applied.
+    fn job(&self, pending: Pending) -> anyhow::Result<Job> {
+        let catalog = self.catalog()?;
+        let (queries, kind) = match pending {
+            Pending::Audit => {
+                let mut queries = catalog.all().to_vec();
+                // The most severe first: that is what a reader of an audit looks at first.
+                queries.sort_by(|a, b| {
+                    (b.meta.severity.cmp(&a.meta.severity)).then_with(|| a.name().cmp(b.name()))
+                });
+                (self.select(QuerySet::new(queries))?, JobKind::Audit)
+            }
+            Pending::One(name) => {
+                let query = catalog.get(&name).cloned().context("the query vanished")?;
+                (QuerySet::new(vec![query]), JobKind::One)
+            }
+            Pending::AdHoc(sql) => {
+                let query = crate::lang::sql::ad_hoc(&sql)
+                    .map_err(|e| anyhow::anyhow!("in the SQL, {e}"))?;
+                let set = QuerySet::new(vec![Arc::new(query)]);
+                return Ok(Job {
+                    queries: set,
+                    kind: JobKind::AdHoc,
+                });
+            }
+            Pending::Analysis(analysis) => (
+                QuerySet::new(analysis.inputs(catalog)),
+                JobKind::Analysis(analysis),
+            ),
+        };
+        let job = Job {
+            queries: self.suppress(queries)?,
+            kind,
+        };
+        if self.format == Format::Blocklist && job.own_format(Format::Blocklist).is_none() {
+            bail!(
+                "--format blocklist lists flagged addresses: use it with `trailscan suspicious-ips`"
+            );
+        }
+        Ok(job)
+    }
+
+    /// The built-in queries plus `--queries DIR`, loaded once, or every problem in them.
+    pub fn catalog(&self) -> anyhow::Result<&Catalog> {
+        if let Some(catalog) = self.catalog.get() {
+            return Ok(catalog);
+        }
+        let catalog = Catalog::load(self.settings.queries_dir.as_deref()).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!(
+                "the queries have problems (fix them, or check with `trailscan queries lint`):\n{}",
+                lines.join("\n")
+            )
+        })?;
+        Ok(self.catalog.get_or_init(|| catalog))
+    }
+
+    /// `--queries DIR`, for `queries lint` without a folder.
+    pub fn queries_dir(&self) -> Option<&std::path::Path> {
+        self.settings.queries_dir.as_deref()
+    }
+
+    /// Narrows an audit's queries to `queries` (all when absent) minus `exclude`.
+    fn select(&self, set: QuerySet) -> anyhow::Result<QuerySet> {
+        let (include, exclude) = (&self.settings.queries, &self.settings.exclude);
+        let catalog = self.catalog()?;
+        let named = (include.iter().flatten().map(|name| ("queries", name)))
+            .chain(exclude.iter().map(|name| ("exclude", name)));
+        for (key, name) in named {
+            {
+                if catalog.get(name).is_none() {
+                    return Err(self.invalid(
+                        key,
+                        format!("no query named '{name}' (see `trailscan queries`)"),
+                    ));
+                }
+            }
+        }
+        let set = match include {
+            Some(include) => set.retain(|name| include.iter().any(|i| i == name)),
+            None => set,
+        };
+        Ok(set.retain(|name| !exclude.iter().any(|e| e == name)))
+    }
+
+    /// Applies the `[suppress.NAME]` tables to the queries of `set`.
+    fn suppress(&self, mut set: QuerySet) -> anyhow::Result<QuerySet> {
+        let catalog = self.catalog()?;
+        for (name, rules) in &self.settings.suppress {
+            let key = format!("suppress.{name}");
+            if catalog.get(name).is_none() {
+                return Err(self.invalid_table(&key, format!("no query named '{name}'")));
+            }
+            let suppression =
+                Suppression::new(&rules.principals, &rules.source_cidrs, &rules.event_names)
+                    .map_err(|e| self.invalid_table(&key, e))?;
+            set.suppress(name, suppression);
+        }
+        Ok(set)
+    }
+
+    /// An error about a table of the configuration file (only the file has tables).
+    fn invalid_table(&self, key: &str, message: impl std::fmt::Display) -> anyhow::Error {
+        match &self.file {
+            Some(file) => anyhow::anyhow!("{}: {key}: {message}", file.locate_key(key)),
+            None => anyhow::anyhow!("{key}: {message}"),
+        }
+    }
+
+    /// `known_cidrs` of the file, checked.
+    fn known_cidrs(&self) -> anyhow::Result<Option<Vec<String>>> {
+        match &self.settings.known_cidrs {
+            Some(list) => {
+                Networks::parse(list).map_err(|e| self.invalid("known_cidrs", e))?;
+                Ok(Some(list.clone()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The run's sources, opened; an error when none is named anywhere.
+    pub fn open_sources(&self) -> anyhow::Result<Sources> {
+        if self.sources.is_empty() {
+            bail!(
+                "no source given: pass a folder or file of CloudTrail logs (`trailscan audit ./AWSLogs`), \
+                 the trail's bucket (`trailscan audit s3://BUCKET --since 24h`), or set `sources` in trailscan.toml"
+            );
+        }
+        Ok(Sources::open(&self.sources, &self.remote)?)
+    }
+
+    /// Where a job's alerts go: SNS, a dry run printing them, or nowhere (no topic, or SQL
+    /// typed on the command line).
+    pub fn notifier(&self, job: &Job) -> anyhow::Result<Option<Box<dyn Notifier>>> {
+        match (&self.settings.sns_topic, job.finds()) {
+            (Some(topic), true) if self.settings.dry_run => Ok(Some(Box::new(DryRun::new(topic)))),
+            (Some(topic), true) => Ok(Some(Box::new(SnsPublisher::connect(
+                &self.remote.connection,
+                topic,
+            )?))),
+            _ => Ok(None),
+        }
+    }
+
+    /// The topic `alert-test` sends to.
+    pub fn sns_topic(&self) -> Option<&str> {
+        self.settings.sns_topic.as_deref()
+    }
+
+    /// A publisher to the topic of `alert-test`.
+    pub fn publisher(&self, topic: &str) -> anyhow::Result<SnsPublisher> {
+        Ok(SnsPublisher::connect(&self.remote.connection, topic)?)
+    }
+
+    /// The cron state, loaded, when `--state` is given.
+    pub fn state(&self) -> anyhow::Result<Option<State>> {
+        Ok((self.settings.state.as_deref())
+            .map(|path| State::load(path, self.lookback))
+            .transpose()?)
+    }
+
+    /// Whether state and alerts stay as they are (`--dry-run`).
+    pub fn dry_run(&self) -> bool {
+        self.settings.dry_run
+    }
+
+    /// The printer for the job's output over `out`.
+    pub fn printer<W: Write>(&self, job: &Job, out: W) -> Printer<W> {
+        match job.own_format(self.format) {
+            Some(own) => Printer::own(own, self.format, out),
+            None => Printer::new(self.format, out, std::io::stdout().is_terminal()),
+        }
+    }
+
+    /// Runs `work` on `--threads` worker threads, or on rayon's default pool.
+    pub fn in_pool<T: Send>(&self, work: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+        match self.threads {
+            Some(threads) => Ok(rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .context("cannot start the worker threads")?
+                .install(work)),
+            None => Ok(work()),
+        }
+    }
+}
+
+/// A scan asked for, before its queries are selected.
+enum Pending {
+    Audit,
+    One(String),
+    AdHoc(String),
+    Analysis(Box<dyn analysis::Analysis>),
+}
+
+/// Merges settings, earliest first: a later layer's value replaces an earlier one's when it
+/// is given (not absent, not an empty list, not an unset switch). Says which settings came
+/// from a layer marked as the file.
+fn merge(layers: Vec<(Settings, bool)>) -> anyhow::Result<(Settings, BTreeSet<String>)> {
+    let mut merged = serde_json::Map::new();
+    let mut from_file = BTreeSet::new();
+    for (settings, is_file) in layers {
+        let serde_json::Value::Object(values) = serde_json::to_value(settings)? else {
+            bail!("settings are not a map");
+        };
+        for (key, value) in values {
+            let given = match &value {
+                serde_json::Value::Null | serde_json::Value::Bool(false) => false,
+                serde_json::Value::Array(items) => !items.is_empty(),
+                serde_json::Value::Object(entries) => !entries.is_empty(),
+                _ => true,
+            };
+            if given {
+                if is_file {
+                    from_file.insert(key.clone());
+                } else {
+                    from_file.remove(&key);
+                }
+                merged.insert(key, value);
+            }
+        }
+    }
+    let settings = serde_json::from_value(serde_json::Value::Object(merged))?;
+    Ok((settings, from_file))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn resolve(args: &[&str]) -> anyhow::Result<(Config, Task)> {
+        let cli = Cli::try_parse_from(std::iter::once("trailscan").chain(args.iter().copied()))?;
+        Config::new(cli, None, Utc::now())
+    }
+
+    fn error(args: &[&str]) -> String {
+        match resolve(args) {
+            Ok(_) => panic!("{args:?} resolved"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn bad_values_are_named_in_the_error() {
+        let config = tempfile::tempdir().unwrap();
+        let none = config.path().join("none.toml");
+        std::fs::write(&none, "").unwrap();
+        let with = |args: &[&str]| {
+            let mut all = vec!["--config", none.to_str().unwrap()];
+            all.extend(args);
+            error(&all)
+        };
+        assert!(
+            with(&["--since", "7x", "audit", "logs"])
+                .starts_with("invalid --since: '7x' is neither"),
+            "{}",
+            with(&["--since", "7x", "audit", "logs"])
+        );
+        assert!(with(&["--account", "123", "audit", "logs"]).contains("12-digit"));
+        assert!(
+            with(&["--since", "1d", "--until", "2d", "audit", "logs"]).contains("must be earlier")
+        );
+        assert!(
+            with(&["--sns-topic", "my-topic", "audit", "logs"]).contains("is not an SNS topic ARN")
+        );
+        let (config, _) = resolve(&["--config", none.to_str().unwrap(), "audit"]).unwrap();
+        let e = config.open_sources().err().unwrap().to_string();
+        assert!(e.starts_with("no source given"), "{e}");
+    }
+
+    fn file_error(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trailscan.toml");
+        std::fs::write(&path, text).unwrap();
+        error(&["--config", path.to_str().unwrap(), "audit"])
+    }
+
+    #[test]
+    fn file_errors_name_the_line() {
+        let cases = [
+            (
+                "sources = [\"x\"]\nsincee = \"1d\"\n",
+                ":2: unknown field `sincee`",
+            ),
+            ("sources = [\"x\"]\nthreads = \"two\"\n", ":2: invalid type"),
+            (
+                "\n\nsince = \"yesterday\"\n",
+                ":3: since: 'yesterday' is neither",
+            ),
+            ("fail_on = \"urgent\"\n", ":1: fail_on: unknown severity"),
+            ("format = \"xml\"\n", ":1: format: 'xml' is not"),
+            ("lookback = \"soon\"\n", ":1: lookback:"),
+            ("sns_topic = \"topic\"\n", ":1: sns_topic:"),
+            (
+                "queries = [\"root-usage\", \"nope\"]\n",
+                ":1: queries: no query named 'nope'",
+            ),
+            (
+                "[suppress.root-usage]\nsource_cidrs = [\"10.0.0.0/99\"]\n",
+                ":1: suppress.root-usage: '10.0.0.0/99' is not a network",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = file_error(text);
+            assert!(error.contains(expected), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn file_settings_select_queries_and_paths_are_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trailscan.toml");
+        std::fs::write(&path, "sources = [\"logs\"]\nstate = \"state.json\"\nqueries = [\"root-usage\", \"vpc-changes\", \"nacl-changes\"]\nexclude = [\"vpc-changes\"]\n").unwrap();
+        let (config, task) = resolve(&["--config", path.to_str().unwrap()]).unwrap();
+        assert_eq!(config.settings.state, Some(dir.path().join("state.json")));
+        assert_eq!(config.sources, ["logs"]);
+        let Task::Scan(job) = task else {
+            panic!("an audit")
+        };
+        let names: Vec<&str> = job.queries.queries().iter().map(|q| q.name()).collect();
+        assert_eq!(names, ["root-usage", "nacl-changes"]);
+        // A flag given wins over the file; one not given leaves the file's value.
+        let (config, _) =
+            resolve(&["--config", path.to_str().unwrap(), "--state", "other.json"]).unwrap();
+        assert_eq!(config.settings.state, Some(PathBuf::from("other.json")));
+        assert_eq!(config.sources, ["logs"]);
+    }
+}

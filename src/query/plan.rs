@@ -1,0 +1,152 @@
+//! A compiled query: expressions, filter, grouping, aggregates and order, ready to evaluate.
+
+use super::like::LikePattern;
+use crate::record::{FieldPath, OwnedValue};
+use crate::results::Order;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TruncUnit {
+    Minute,
+    Hour,
+    Day,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Lower,
+    Upper,
+    Floor,
+    FromIso8601Timestamp,
+    ToUnixtime,
+    FromUnixtime,
+}
+
+/// A compiled expression. `GroupKey` and `Aggregate` only appear after GROUP BY.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Column(FieldPath),
+    Literal(OwnedValue),
+    Compare(CmpOp, Box<Expr>, Box<Expr>),
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    Negate(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Like {
+        expr: Box<Expr>,
+        pattern: LikePattern,
+        negated: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    Call(Func, Box<Expr>),
+    /// `json_extract_scalar(column, '$.a.b')` on a column: one lookup of the joined path.
+    JsonScalarPath(FieldPath),
+    /// `json_extract_scalar(expr, '$.a.b')` on a computed string.
+    JsonScalar(Box<Expr>, Vec<String>),
+    DateTrunc(TruncUnit, Box<Expr>),
+    GroupKey(usize),
+    Aggregate(usize),
+}
+
+#[derive(Debug, Clone)]
+pub enum Aggregate {
+    CountAll,
+    Count(Expr),
+    CountDistinct(Expr),
+    Min(Expr),
+    Max(Expr),
+}
+
+/// A query compiled once, evaluated against every record.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub columns: Vec<String>,
+    pub projections: Vec<Expr>,
+    pub filter: Option<Expr>,
+    pub group_by: Vec<Expr>,
+    pub aggregates: Vec<Aggregate>,
+    pub having: Option<Expr>,
+    /// ORDER BY expressions that are not output columns, in the order `order` names them.
+    pub sort_exprs: Vec<Expr>,
+    /// ORDER BY and LIMIT.
+    pub order: Order,
+    pub grouped: bool,
+}
+
+impl Expr {
+    /// Every column path the expression reads, into `out`.
+    pub fn paths<'e>(&'e self, out: &mut Vec<&'e FieldPath>) {
+        match self {
+            Expr::Column(path) | Expr::JsonScalarPath(path) => out.push(path),
+            Expr::Literal(_) | Expr::GroupKey(_) | Expr::Aggregate(_) => {}
+            Expr::Compare(_, a, b) | Expr::Arith(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+                a.paths(out);
+                b.paths(out);
+            }
+            Expr::Negate(e)
+            | Expr::Not(e)
+            | Expr::Call(_, e)
+            | Expr::JsonScalar(e, _)
+            | Expr::DateTrunc(_, e) => e.paths(out),
+            Expr::Like { expr, .. } | Expr::IsNull { expr, .. } => expr.paths(out),
+            Expr::InList { expr, list, .. } => {
+                expr.paths(out);
+                list.iter().for_each(|e| e.paths(out));
+            }
+        }
+    }
+}
+
+impl Plan {
+    /// The column paths the plan reads from records: what a projection must keep.
+    pub fn paths(&self) -> Vec<&FieldPath> {
+        let mut out = Vec::new();
+        for expr in (self.projections.iter())
+            .chain(&self.filter)
+            .chain(&self.group_by)
+            .chain(&self.having)
+        {
+            expr.paths(&mut out);
+        }
+        for aggregate in &self.aggregates {
+            match aggregate {
+                Aggregate::CountAll => {}
+                Aggregate::Count(e)
+                | Aggregate::CountDistinct(e)
+                | Aggregate::Min(e)
+                | Aggregate::Max(e) => e.paths(&mut out),
+            }
+        }
+        for expr in &self.sort_exprs {
+            expr.paths(&mut out);
+        }
+        out
+    }
+}

@@ -1,0 +1,147 @@
+//! What every source shares: the `Source` trait, the objects it lists, and what narrows a listing.
+
+use std::path::PathBuf;
+
+use super::layout::KeyLayout;
+use super::window::TimeWindow;
+use crate::aws::{Connection, RuntimeError};
+use crate::results::Transfer;
+
+/// Why a source cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("'s3://{0}' names no bucket: write s3://BUCKET or s3://BUCKET/PREFIX")]
+    NoBucket(String),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// Why an object's bytes could not be read: said after the object's name.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read: {0}")]
+    Io(std::io::Error),
+    #[error("cannot read the cached copy {0}: {1}")]
+    Cache(PathBuf, std::io::Error),
+    #[error("cannot write the cache {0}: {1}")]
+    CacheWrite(PathBuf, std::io::Error),
+    /// What the remote store answered, in one line that says what to do.
+    #[error("{0}")]
+    Remote(String),
+    #[error("download interrupted: {0}")]
+    Interrupted(String),
+    #[error("not an object of this source")]
+    Foreign,
+}
+
+/// One place objects are listed and read from.
+pub trait Source: Send + Sync {
+    /// Adds the objects below this source that `filter` may need to `found`, and what
+    /// could not be listed to `errors`; the rest is still listed.
+    fn list(&self, filter: &Filter, found: &mut Vec<SourceObject>, errors: &mut Vec<ListError>);
+
+    /// Reads one object's bytes, on the thread that asks.
+    fn read(&self, object: &SourceObject) -> Result<Vec<u8>, ReadError>;
+
+    /// Fetches `objects` (with their index in the scan) ahead of the decoders, handing each
+    /// over as it arrives; `None` when reading each one where it is decoded is best.
+    fn fetch_ahead(&self, objects: &[(usize, &SourceObject)]) -> Option<Fetches> {
+        let _ = objects;
+        None
+    }
+
+    /// Requests made and bytes moved so far, for a source that makes requests.
+    fn transfer(&self) -> Option<Transfer> {
+        None
+    }
+}
+
+/// Objects arriving from a source that fetches ahead: each one's index and bytes, or why not.
+pub type Fetches = Box<dyn Iterator<Item = (usize, Result<Vec<u8>, ReadError>)> + Send>;
+
+/// What a source needs to reach remote storage.
+#[derive(Debug, Clone, Default)]
+pub struct Remote {
+    /// Profile, bucket region and endpoint.
+    pub connection: Connection,
+    /// Downloads and listings in flight at once.
+    pub concurrency: usize,
+    /// Where downloaded objects are kept for later runs.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// What narrows the listing before any byte is read.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub window: TimeWindow,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+    /// Without `--since`, where listing may start (a cron state's oldest need). It prunes
+    /// objects by their key only: events in them are all read.
+    pub listing_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Filter {
+    /// The window objects are listed and pruned by: the time window, or the state's floor.
+    pub fn listing_window(&self) -> TimeWindow {
+        TimeWindow {
+            since: self.window.since.or(self.listing_since),
+            until: self.window.until,
+        }
+    }
+
+    /// Stage one of pruning, on what the key says. Keys outside the layout are kept: their
+    /// events are filtered one by one instead.
+    pub fn keeps(&self, layout: &KeyLayout) -> bool {
+        let account_ok = match &layout.account {
+            Some(account) => self.accounts.is_empty() || self.accounts.contains(account),
+            None => true,
+        };
+        let region_ok = match &layout.region {
+            Some(region) => self.regions.is_empty() || self.regions.contains(region),
+            None => true,
+        };
+        let date_ok = layout
+            .date
+            .is_none_or(|d| self.listing_window().may_hold(d));
+        account_ok && region_ok && date_ok
+    }
+}
+
+/// Where an object's bytes are, for the source that listed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Path(PathBuf),
+    Key { key: String, size: u64 },
+}
+
+/// One object to read, named as the user will see it in messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceObject {
+    pub name: String,
+    pub location: Location,
+    pub layout: Option<KeyLayout>,
+    /// The index of the source that listed it, among the run's sources.
+    pub source: usize,
+}
+
+/// The objects to scan, sorted by name, and what was left out on the way.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub objects: Vec<SourceObject>,
+    pub skipped_digest: u64,
+    pub skipped_insight: u64,
+    pub pruned: u64,
+    /// Sources or folders that could not be listed; the rest is still scanned.
+    pub errors: Vec<ListError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("{0}: no such file or directory")]
+    Missing(String),
+    #[error("{0}: cannot read: {1}")]
+    Unreadable(String, std::io::Error),
+    #[error("{0}: {1}")]
+    Remote(String, String),
+}

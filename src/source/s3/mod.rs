@@ -1,0 +1,226 @@
+//! CloudTrail buckets on S3: a listing planned from the key layout, and bounded downloads.
+//!
+//! tokio lives here only: the rest of trailscan is synchronous. Listing walks the layout
+//! with delimiter listings (roots, organizations, accounts, regions) and, with a time
+//! window, lists only the `YYYY/MM/DD/` prefixes in it, so a bucket is never listed in
+//! full for a `--since` run. Downloads stream through a bounded channel into the same
+//! parallel decode path as local files.
+
+mod errors;
+mod lister;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use aws_sdk_s3::Client;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use super::layout::KeyLayout;
+use super::object::{
+    Fetches, Filter, ListError, Location, OpenError, ReadError, Remote, Source, SourceObject,
+};
+use crate::aws::{self, Connection};
+use crate::results::Transfer;
+use errors::{Action, describe};
+use lister::{Counters, Lister};
+
+/// One `s3://bucket/prefix`, with a connected client on its own runtime.
+struct S3 {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    bucket: String,
+    prefix: String,
+    remote: Remote,
+    counters: Arc<Counters>,
+}
+
+/// Opens `bucket[/prefix]` (what follows `s3://`).
+pub fn open(rest: &str, remote: &Remote) -> Result<Box<dyn Source>, OpenError> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(OpenError::NoBucket(rest.to_owned()));
+    }
+    let runtime = aws::runtime("trailscan-s3")?;
+    let client = runtime.block_on(build_client(&remote.connection));
+    Ok(Box::new(S3 {
+        runtime,
+        client,
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        remote: remote.clone(),
+        counters: Arc::new(Counters::default()),
+    }))
+}
+
+impl Source for S3 {
+    fn list(&self, filter: &Filter, found: &mut Vec<SourceObject>, errors: &mut Vec<ListError>) {
+        let lister = Lister {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            filter: filter.clone(),
+            counters: Arc::clone(&self.counters),
+            limit: Arc::new(Semaphore::new(self.remote.concurrency.max(1))),
+            connection: self.remote.connection.clone(),
+        };
+        let bucket = &self.bucket;
+        match self.runtime.block_on(lister.plan(self.prefix.clone())) {
+            Ok(keys) => found.extend(keys.into_iter().map(|(key, size)| SourceObject {
+                name: format!("s3://{bucket}/{key}"),
+                layout: KeyLayout::parse(&key),
+                location: Location::Key { key, size },
+                source: 0,
+            })),
+            Err(reason) => errors.push(ListError::Remote(
+                format!("s3://{bucket}/{}", self.prefix),
+                reason,
+            )),
+        }
+    }
+
+    fn read(&self, object: &SourceObject) -> Result<Vec<u8>, ReadError> {
+        let Location::Key { key, size } = &object.location else {
+            return Err(ReadError::Foreign);
+        };
+        self.runtime.block_on(self.download().fetch(key, *size))
+    }
+
+    /// Downloads (or takes from the cache) with bounded concurrency on a thread of its own,
+    /// yielding each object as it completes. At most `concurrency` objects are in flight
+    /// and as many wait for the consumer.
+    fn fetch_ahead(&self, objects: &[(usize, &SourceObject)]) -> Option<Fetches> {
+        let wanted: Vec<(usize, String, u64)> = (objects.iter())
+            .filter_map(|(index, object)| match &object.location {
+                Location::Key { key, size } => Some((*index, key.clone(), *size)),
+                Location::Path(_) => None,
+            })
+            .collect();
+        let concurrency = self.remote.concurrency.max(1);
+        let (sink, mut arrived) = mpsc::channel(concurrency);
+        let runtime = self.runtime.handle().clone();
+        let download = self.download();
+        std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let limit = Arc::new(Semaphore::new(concurrency));
+                let mut tasks = JoinSet::new();
+                for (index, key, size) in wanted {
+                    let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+                        break;
+                    };
+                    let (sink, download) = (sink.clone(), download.clone());
+                    tasks.spawn(async move {
+                        let result = download.fetch(&key, size).await;
+                        // The permit is held until the consumer takes the bytes.
+                        let _ = sink.send((index, result)).await;
+                        drop(permit);
+                    });
+                    while tasks.try_join_next().is_some() {}
+                }
+                while tasks.join_next().await.is_some() {}
+            });
+        });
+        Some(Box::new(std::iter::from_fn(move || {
+            arrived.blocking_recv()
+        })))
+    }
+
+    fn transfer(&self) -> Option<Transfer> {
+        let c = &self.counters;
+        Some(Transfer {
+            list_requests: c.list_requests.load(Ordering::Relaxed),
+            keys_listed: c.keys_listed.load(Ordering::Relaxed),
+            get_requests: c.get_requests.load(Ordering::Relaxed),
+            bytes_downloaded: c.bytes_downloaded.load(Ordering::Relaxed),
+            cache_hits: c.cache_hits.load(Ordering::Relaxed),
+        })
+    }
+}
+
+impl S3 {
+    /// What each download of this source needs.
+    fn download(&self) -> Download {
+        Download {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            cache: self.remote.cache_dir.clone(),
+            counters: Arc::clone(&self.counters),
+            connection: self.remote.connection.clone(),
+        }
+    }
+}
+
+async fn build_client(connection: &Connection) -> Client {
+    let shared = aws::load(connection).await;
+    let mut config = aws_sdk_s3::config::Builder::from(&shared);
+    if shared.region().is_none() {
+        // CloudTrail's home region; a bucket elsewhere answers with its region, named in the error.
+        config = config.region(aws_config::Region::new("us-east-1"));
+    }
+    let env_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if connection.endpoint_url.is_some() || env_endpoint {
+        config = config.force_path_style(true);
+    }
+    Client::from_conf(config.build())
+}
+
+/// What one download needs: cheap to clone into each task.
+#[derive(Clone)]
+struct Download {
+    client: Client,
+    bucket: String,
+    cache: Option<std::path::PathBuf>,
+    counters: Arc<Counters>,
+    connection: Connection,
+}
+
+impl Download {
+    /// The object's bytes: from the cache when a copy of its size is there, else from S3
+    /// (and then into the cache).
+    async fn fetch(&self, key: &str, size: u64) -> Result<Vec<u8>, ReadError> {
+        let (bucket, counters) = (&self.bucket, &self.counters);
+        let cached = self.cache.as_ref().map(|dir| dir.join(bucket).join(key));
+        if let Some(path) = &cached
+            && std::fs::metadata(path).is_ok_and(|m| m.len() == size)
+        {
+            counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return std::fs::read(path).map_err(|e| ReadError::Cache(path.clone(), e));
+        }
+        counters.get_requests.fetch_add(1, Ordering::Relaxed);
+        let response = (self.client.get_object())
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| ReadError::Remote(describe(&e, Action::Get, bucket, &self.connection)))?;
+        let bytes = response
+            .body
+            .collect()
+            .await
+            .map_err(|e| ReadError::Interrupted(e.to_string()))?
+            .into_bytes()
+            .to_vec();
+        counters
+            .bytes_downloaded
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        if let Some(path) = &cached {
+            store(path, &bytes).map_err(|e| ReadError::CacheWrite(path.clone(), e))?;
+        }
+        Ok(bytes)
+    }
+}
+
+/// Writes a cache entry whole or not at all: a temporary file renamed into place.
+fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = parent.join(format!(".{name}.partial"));
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(&temporary, path)
+}
