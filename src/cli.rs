@@ -105,7 +105,8 @@ pub struct NamedQueryCli {
 
 /// The settings of a run, as typed on the command line or written in the configuration
 /// file (the same names, with `_` for `-`): the one list of them. A flag given wins over the
-/// file; a setting without a flag lives in the file only.
+/// file; a setting without a flag lives in the file only, and `--config`, `--dry-run` and
+/// `--no-progress` on the command line only.
 #[derive(Debug, Clone, Default, Args, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -170,6 +171,7 @@ pub struct Settings {
 
     /// Never draw the progress bar (it is only drawn when stderr is a terminal)
     #[arg(long, global = true, help_heading = "Output")]
+    #[serde(skip)]
     pub no_progress: bool,
 
     /// AWS profile for s3:// sources [default: AWS_PROFILE, then the default chain]
@@ -203,6 +205,7 @@ pub struct Settings {
 
     /// Print the SNS messages instead of sending them (the state is not changed)
     #[arg(long, global = true, help_heading = "Cron")]
+    #[serde(skip)]
     pub dry_run: bool,
 
     /// Remember objects read and findings alerted in FILE: report only what is new

@@ -3,23 +3,25 @@
 use std::collections::BTreeSet;
 use std::io::{self, BufWriter, Write};
 
-use chrono::Utc;
+use chrono::TimeDelta;
 
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::job::Job;
-use crate::notify::{self, Notifier};
+use crate::notify::{self, Notifier, SendError};
 use crate::output::Report;
+use crate::output::sanitize::for_terminal;
+use crate::record::format_time;
 use crate::results::{self, ResultSet, Summary};
 use crate::scan::{self, ScanOutcome};
 use crate::source::Listing;
 use crate::state::State;
 
 pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
-    let started = Utc::now();
-    let sources = config.open_sources()?;
+    let started = config.now;
     let mut state = config.state()?;
     let notifier = config.notifier(job)?;
+    let sources = config.open_sources();
 
     let mut filter = config.filter.clone();
     if filter.window.since.is_none() {
@@ -30,12 +32,12 @@ pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
         && listing.skipped_digest + listing.skipped_insight + listing.pruned == 0;
     if nothing_listed && !listing.errors.is_empty() {
         // Every source failed: the errors say it all, an empty report would only hide them.
-        let mut stderr = io::stderr().lock();
         for error in &listing.errors {
-            writeln!(stderr, "trailscan: {error}")?;
+            say(&error.to_string())?;
         }
         return Ok(Exit::Error);
     }
+    note_listing(config, &mut listing);
     let listed = listing.objects.len();
     if let Some(state) = &state {
         listing.objects.retain(|object| state.wants(object));
@@ -52,8 +54,14 @@ pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
         )
     })?;
     report_problems(&listing, &outcome)?;
+    // In cron, a source with nothing in it is a mistake to fix, not a quiet day.
+    let empty_source = config.is_cron() && !listing.empty.is_empty();
 
+    // An analysis reads its inputs whole: rows that could not be read back would make
+    // findings of part of them.
+    let scanned = outcome.results.clone();
     let results = job.finish(outcome.results);
+    results::read_back(&scanned)?;
     // With a state, only what it has not seen is reported, alerted and counted as findings.
     let (results, already_reported) = match &state {
         Some(state) => state.only_new(results),
@@ -62,7 +70,7 @@ pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
     results::read_back(&results)?;
     let alerts = notify_all(config, job, notifier.as_deref(), &results, state.is_some())?;
 
-    let errors = listing.errors.len() + outcome.errors.len();
+    let errors = listing.errors.len() + outcome.errors.len() + usize::from(empty_source);
     let summary = Summary {
         stats: outcome.stats,
         skipped_digest: listing.skipped_digest,
@@ -95,12 +103,18 @@ pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
             let unread: BTreeSet<usize> = outcome.unread.iter().copied().collect();
             let (read, failed): (Vec<_>, Vec<_>) =
                 (listing.objects.iter().enumerate()).partition(|(i, _)| !unread.contains(i));
+            // A listing that failed somewhere may have missed objects: nothing moves past them.
             state.advance(
                 read.into_iter().map(|(_, o)| o),
                 failed.into_iter().map(|(_, o)| o),
+                listing.errors.is_empty(),
             );
         }
-        state.save(started)?;
+        for given_up in state.save(started)? {
+            say(&format!(
+                "warning: {given_up}: could not be read for a week: no longer retried"
+            ))?;
+        }
     }
 
     let findings = job.finds()
@@ -114,21 +128,50 @@ pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
     })
 }
 
-/// Listing errors, then each object's warnings and errors, one line each on stderr.
+/// Adds to the listing's warnings what its objects say of themselves: sources with nothing
+/// in them, and names that claim a delivery in the future.
+fn note_listing(config: &Config, listing: &mut Listing) {
+    for source in &listing.empty {
+        listing.warnings.push(format!(
+            "{source}: no objects found: check the path or prefix (and --account, --region)"
+        ));
+    }
+    let future = config.now + FUTURE;
+    for object in &listing.objects {
+        if let Some(delivered) = object.layout.as_ref().and_then(|l| l.delivered)
+            && delivered > future
+        {
+            listing.warnings.push(format!(
+                "{}: its name says it was delivered {}, in the future: that time is not trusted",
+                object.name,
+                format_time(&delivered)
+            ));
+        }
+    }
+}
+
+/// How far past the run's clock a time is taken for a mistake or a forgery.
+const FUTURE: TimeDelta = TimeDelta::days(1);
+
+/// One line on stderr, after `trailscan: `: object names and reasons come from logs and
+/// keys, which anyone who can write to the bucket chooses, so they are shown inert.
+fn say(line: &str) -> io::Result<()> {
+    writeln!(io::stderr().lock(), "trailscan: {}", for_terminal(line))
+}
+
+/// Listing errors and warnings, then each object's warnings and errors, one line each.
 fn report_problems(listing: &Listing, outcome: &ScanOutcome) -> io::Result<()> {
-    let mut stderr = io::stderr().lock();
     for error in &listing.errors {
-        writeln!(stderr, "trailscan: {error}")?;
+        say(&error.to_string())?;
+    }
+    for warning in &listing.warnings {
+        say(&format!("warning: {warning}"))?;
     }
     for warning in &outcome.warnings {
-        writeln!(
-            stderr,
-            "trailscan: warning: {}: {}",
-            warning.object, warning.reason
-        )?;
+        say(&format!("warning: {}: {}", warning.object, warning.reason))?;
     }
     for error in &outcome.errors {
-        writeln!(stderr, "trailscan: {}: {}", error.object, error.reason)?;
+        say(&format!("{}: {}", error.object, error.reason))?;
     }
     Ok(())
 }
@@ -166,20 +209,23 @@ fn notify_all(
             alerts.delivered.extend(fingerprints(result));
             continue;
         };
-        match notifier.send(&notify::compose(result)) {
+        let message = notify::compose(result);
+        // Never a message made of part of the rows.
+        results::read_back(std::slice::from_ref(result))?;
+        match notifier.send(&message) {
             Ok(true) => {
                 alerts.sent += 1;
                 alerts.delivered.extend(fingerprints(result));
             }
             Ok(false) => {}
+            Err(SendError::Print(e)) => return Err(e),
             Err(reason) => {
                 alerts.failed += 1;
-                writeln!(
-                    io::stderr(),
-                    "trailscan: alert for {} not sent to {}: {reason}",
+                say(&format!(
+                    "alert for {} not sent to {}: {reason}",
                     result.meta.name,
                     notifier.target()
-                )?;
+                ))?;
             }
         }
     }

@@ -10,7 +10,7 @@ use crate::decode::{Projection, decode};
 use crate::query::{Accumulator, QuerySet};
 use crate::record::{FieldPath, Record};
 use crate::results::{MEMORY_BUDGET, ResultSet, RowStore, ScanStats};
-use crate::source::{Filter, ReadError, SourceObject, Sources};
+use crate::source::{Filter, ReadError, Reading, SourceObject, Sources};
 
 /// A problem with one object, reported as `object: reason`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,20 +83,18 @@ pub fn scan(
         a.unread.extend(b.unread);
         a
     };
-    let (ahead, in_place) = sources.fetch(objects);
-    let mut merged = in_place
-        .par_iter()
-        .fold(new_partial, |part, &index| {
-            work(part, index, sources.read(&objects[index]))
-        })
-        .reduce(new_partial, merge);
-    for fetches in ahead {
-        let part = fetches
+    let merged = match sources.fetch(objects) {
+        Reading::InPlace(indexes) => indexes
+            .par_iter()
+            .fold(new_partial, |part, &index| {
+                work(part, index, sources.read(&objects[index]))
+            })
+            .reduce(new_partial, merge),
+        Reading::Arriving(fetches) => fetches
             .par_bridge()
             .fold(new_partial, |part, (index, raw)| work(part, index, raw))
-            .reduce(new_partial, merge);
-        merged = merge(merged, part);
-    }
+            .reduce(new_partial, merge),
+    };
     progress.bar.finish_and_clear();
     let mut errors = merged.errors;
     let mut warnings = merged.warnings;

@@ -29,8 +29,9 @@ pub trait Analysis: Send + Sync {
 /// What an analysis is built with besides its own arguments: the configuration's settings.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// `known_cidrs` of the configuration file: the organisation's networks.
-    pub known_cidrs: Option<Vec<String>>,
+    /// `known_cidrs` of the configuration file (the organisation's networks), and where it
+    /// was written, for errors.
+    pub known_cidrs: Option<(Vec<String>, String)>,
 }
 
 /// The arguments of one analysis's command, which build it.

@@ -41,14 +41,16 @@ pub struct Args {
 
 impl Command for Args {
     fn build(self, settings: &Settings) -> anyhow::Result<Box<dyn Analysis>> {
-        let cidrs = match (&self.known_cidrs, &settings.known_cidrs) {
-            (Some(path), _) => Some(read_networks(path)?),
-            (None, Some(list)) => Some(list.clone()),
+        let known_networks = match (&self.known_cidrs, &settings.known_cidrs) {
+            (Some(path), _) => Some(
+                Networks::parse(&read_networks(path)?)
+                    .map_err(|e| anyhow::anyhow!("--known-cidrs {}: {e}", path.display()))?,
+            ),
+            (None, Some((list, place))) => {
+                Some(Networks::parse(list).map_err(|e| anyhow::anyhow!("{place}: {e}"))?)
+            }
             (None, None) => None,
         };
-        let known_networks = cidrs
-            .map(|list| Networks::parse(&list).map_err(|e| anyhow::anyhow!("--known-cidrs: {e}")))
-            .transpose()?;
         Ok(Box::new(SuspiciousIps {
             failed_logins: self.failed_logins,
             denied_calls: self.denied_calls,

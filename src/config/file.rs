@@ -1,5 +1,6 @@
 //! The configuration file: found, read as the same `Settings` the flags fill, with lines for errors.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -12,6 +13,8 @@ pub struct FileConfig {
     pub path: PathBuf,
     text: String,
     pub settings: Settings,
+    /// The settings the file names, as it names them (an empty list is a value too).
+    named: BTreeSet<String>,
 }
 
 impl FileConfig {
@@ -45,10 +48,15 @@ impl FileConfig {
     pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the configuration {}", path.display()))?;
-        let mut settings: Settings = toml::from_str(&text).map_err(|e| {
+        let error = |e: toml::de::Error| {
             let line = e.span().map_or(0, |span| line_of(&text, span.start));
             anyhow::anyhow!("{}:{line}: {}", path.display(), e.message().trim())
-        })?;
+        };
+        let mut settings: Settings = toml::from_str(&text).map_err(error)?;
+        let named = (toml::from_str::<toml::Table>(&text).map_err(error)?)
+            .keys()
+            .cloned()
+            .collect();
         // Paths in the file are relative to the file, so cron's working folder does not matter.
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir {
@@ -69,7 +77,13 @@ impl FileConfig {
             path: path.to_owned(),
             text,
             settings,
+            named,
         })
+    }
+
+    /// Whether the file names the setting `key`.
+    pub fn names(&self, key: &str) -> bool {
+        self.named.contains(key)
     }
 
     /// `path:line` of the setting `key` (a top-level key, or a `[table.name]`), for errors.

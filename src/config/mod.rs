@@ -17,11 +17,11 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::analysis;
+use crate::aws::Connection;
 use crate::catalog::Catalog;
 use crate::cli::{Cli, Command, NamedQueryCli, QueriesAction, Settings};
 use crate::job::{Job, JobKind};
 use crate::meta::Severity;
-use crate::net::Networks;
 use crate::notify::sns::{SnsPublisher, check_topic};
 use crate::notify::{DryRun, Notifier};
 use crate::output::{Format, Printer};
@@ -34,6 +34,8 @@ use file::FileConfig;
 const DEFAULT_S3_CONCURRENCY: usize = 16;
 /// How far before the newest object read a cron run looks again for late deliveries.
 const DEFAULT_LOOKBACK: TimeDelta = TimeDelta::hours(1);
+/// More worker threads than this only waits on the same cores.
+const MAX_THREADS: usize = 1024;
 
 /// What was asked for, once the command line is resolved.
 pub enum Task {
@@ -48,6 +50,8 @@ pub enum Task {
 
 /// A resolved run: every setting checked, and the parts built from them on demand.
 pub struct Config {
+    /// The run's clock: `--since 24h` counts back from it, and the state trusts no later time.
+    pub now: DateTime<Utc>,
     settings: Settings,
     file: Option<FileConfig>,
     /// The settings whose value came from the file (the others were typed, or defaults).
@@ -75,16 +79,11 @@ impl Config {
         let explicit = (named.as_ref().and_then(|n| n.settings.config.clone()))
             .or(cli.settings.config.clone());
         let file = FileConfig::locate(explicit.as_deref())?;
-        let mut layers = Vec::new();
-        if let Some(file) = &file {
-            layers.push((file.settings.clone(), true));
-        }
-        layers.push((cli.settings, false));
-        if let Some(named) = &named {
-            layers.push((named.settings.clone(), false));
-        }
-        let (settings, from_file) = merge(layers)?;
+        let mut layers = vec![cli.settings];
+        layers.extend(named.as_ref().map(|n| n.settings.clone()));
+        let (settings, from_file) = merge(file.as_ref(), layers)?;
         let mut config = Config {
+            now,
             sources: Vec::new(),
             filter: Filter::default(),
             format: settings.format.unwrap_or(Format::Table),
@@ -98,14 +97,14 @@ impl Config {
             from_file,
             catalog: OnceLock::new(),
         };
-        config.resolve(now)?;
         let task = config.task(cli.command, named)?;
         Ok((config, task))
     }
 
-    /// Checks every setting that has a form, and fills the resolved fields.
-    fn resolve(&mut self, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let s = &self.settings;
+    /// Checks every setting a scan uses, and fills the resolved fields. The commands that
+    /// do not scan leave them as they are, and do not check them.
+    fn resolve(&mut self) -> anyhow::Result<()> {
+        let (s, now) = (&self.settings, self.now);
         let bound = |key: &str, text: &Option<String>| -> anyhow::Result<Option<DateTime<Utc>>> {
             (text.as_deref())
                 .map(|t| parse_time_bound(t, now).map_err(|e| self.invalid(key, e)))
@@ -122,21 +121,28 @@ impl Config {
         }
         for account in &s.account {
             if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(self.invalid(
+                return Err(self.refused(
                     "account",
                     format!("'{account}' is not a 12-digit AWS account id"),
                 ));
             }
         }
-        if s.threads == Some(0) {
-            return Err(self.invalid("threads", "must be at least 1"));
+        match s.threads {
+            Some(0) => return Err(self.refused("threads", "must be at least 1")),
+            Some(n) if n > MAX_THREADS => {
+                return Err(self.refused(
+                    "threads",
+                    format!(
+                        "{n} is more than {MAX_THREADS}: give at most one per core (the default)"
+                    ),
+                ));
+            }
+            _ => {}
         }
         if s.s3_concurrency == Some(0) {
-            return Err(self.invalid("s3_concurrency", "must be at least 1"));
+            return Err(self.refused("s3_concurrency", "must be at least 1"));
         }
-        if let Some(topic) = &s.sns_topic {
-            check_topic(topic).map_err(|e| self.invalid("sns_topic", e))?;
-        }
+        self.check_topic()?;
         if let Some(text) = &s.lookback {
             self.lookback = parse_duration(text).ok_or_else(|| {
                 self.invalid(
@@ -152,26 +158,61 @@ impl Config {
             listing_since: None,
         };
         self.remote = Remote {
-            connection: crate::aws::Connection {
-                profile: s.profile.clone(),
-                region: s.bucket_region.clone(),
-                endpoint_url: s.endpoint_url.clone(),
-            },
+            connection: self.connection(),
             concurrency: s.s3_concurrency.unwrap_or(DEFAULT_S3_CONCURRENCY),
             cache_dir: s.cache_dir.clone(),
         };
         Ok(())
     }
 
-    /// An error about the setting `key`: `invalid --key: …` when it was typed,
-    /// `FILE:LINE: key: …` when it came from the configuration file.
-    fn invalid(&self, key: &str, message: impl std::fmt::Display) -> anyhow::Error {
-        match &self.file {
-            Some(file) if self.from_file.contains(key) => {
-                anyhow::anyhow!("{}: {key}: {message}", file.locate_key(key))
-            }
-            _ => anyhow::anyhow!("invalid --{}: {message}", key.replace('_', "-")),
+    /// How to reach AWS: `--profile`, `--bucket-region`, `--endpoint-url`.
+    fn connection(&self) -> Connection {
+        Connection {
+            profile: self.settings.profile.clone(),
+            region: self.settings.bucket_region.clone(),
+            endpoint_url: self.settings.endpoint_url.clone(),
         }
+    }
+
+    fn check_topic(&self) -> anyhow::Result<()> {
+        match &self.settings.sns_topic {
+            Some(topic) => check_topic(topic).map_err(|e| self.refused("sns_topic", e)),
+            None => Ok(()),
+        }
+    }
+
+    /// A value of the setting `key` that cannot be read: `invalid --key: …` when it was
+    /// typed, `FILE:LINE: key: …` when it came from the configuration file.
+    fn invalid(&self, key: &str, message: impl std::fmt::Display) -> anyhow::Error {
+        self.about(
+            key,
+            format!("invalid --{}: {message}", key.replace('_', "-")),
+            message,
+        )
+    }
+
+    /// A value of the setting `key` that is refused: `--key …` when it was typed,
+    /// `FILE:LINE: key: …` when it came from the configuration file.
+    fn refused(&self, key: &str, message: impl std::fmt::Display) -> anyhow::Error {
+        self.about(
+            key,
+            format!("--{} {message}", key.replace('_', "-")),
+            message,
+        )
+    }
+
+    fn about(&self, key: &str, typed: String, message: impl std::fmt::Display) -> anyhow::Error {
+        match self.where_in_file(key) {
+            Some(place) => anyhow::anyhow!("{place}: {message}"),
+            None => anyhow::anyhow!("{typed}"),
+        }
+    }
+
+    /// `FILE:LINE: key`, when the setting `key` (or a `[key]` table) came from the file.
+    fn where_in_file(&self, key: &str) -> Option<String> {
+        let file = self.file.as_ref()?;
+        let setting = key.split('.').next().unwrap_or(key);
+        (self.from_file.contains(setting)).then(|| format!("{}: {key}", file.locate_key(key)))
     }
 
     /// The command as a task, with its sources.
@@ -189,11 +230,17 @@ impl Config {
                 action: Some(QueriesAction::Lint { dir }),
             }) => return Ok(Task::Lint(dir)),
             Some(Command::Show { name }) => return Ok(Task::Show(name)),
-            Some(Command::AlertTest) => return Ok(Task::AlertTest),
+            Some(Command::AlertTest) => {
+                self.check_topic()?;
+                return Ok(Task::AlertTest);
+            }
             Some(Command::Analysis(command)) => {
                 let sources = command.sources().to_vec();
                 let settings = analysis::Settings {
-                    known_cidrs: self.known_cidrs()?,
+                    known_cidrs: (self.settings.known_cidrs.clone()).map(|list| {
+                        let place = self.where_in_file("known_cidrs");
+                        (list, place.unwrap_or_else(|| "known_cidrs".to_owned()))
+                    }),
                 };
                 (sources, Pending::Analysis(command.build(&settings)?))
             }
@@ -214,11 +261,18 @@ impl Config {
                 }
             }
         };
+        self.resolve()?;
         self.sources = if sources.is_empty() {
             self.settings.sources.clone()
         } else {
             sources
         };
+        if self.sources.is_empty() {
+            bail!(
+                "no source given: pass a folder or file of CloudTrail logs (`trailscan audit ./AWSLogs`), \
+                 the trail's bucket (`trailscan audit s3://BUCKET --since 24h`), or set `sources` in trailscan.toml"
+            );
+        }
         Ok(Task::Scan(self.job(kind)?))
     }
 
@@ -241,21 +295,19 @@ impl Config {
             Pending::AdHoc(sql) => {
                 let query = crate::lang::sql::ad_hoc(&sql)
                     .map_err(|e| anyhow::anyhow!("in the SQL, {e}"))?;
-                let set = QuerySet::new(vec![Arc::new(query)]);
-                return Ok(Job {
-                    queries: set,
-                    kind: JobKind::AdHoc,
-                });
+                (QuerySet::new(vec![Arc::new(query)]), JobKind::AdHoc)
             }
             Pending::Analysis(analysis) => (
                 QuerySet::new(analysis.inputs(catalog)),
                 JobKind::Analysis(analysis),
             ),
         };
-        let job = Job {
-            queries: self.suppress(queries)?,
-            kind,
+        // Typed SQL is taken as it is: suppressions are for the queries they name.
+        let queries = match kind {
+            JobKind::AdHoc => queries,
+            _ => self.suppress(queries)?,
         };
+        let job = Job { queries, kind };
         if self.format == Format::Blocklist && job.own_format(Format::Blocklist).is_none() {
             bail!(
                 "--format blocklist lists flagged addresses: use it with `trailscan suspicious-ips`"
@@ -293,7 +345,7 @@ impl Config {
         for (key, name) in named {
             {
                 if catalog.get(name).is_none() {
-                    return Err(self.invalid(
+                    return Err(self.refused(
                         key,
                         format!("no query named '{name}' (see `trailscan queries`)"),
                     ));
@@ -313,44 +365,19 @@ impl Config {
         for (name, rules) in &self.settings.suppress {
             let key = format!("suppress.{name}");
             if catalog.get(name).is_none() {
-                return Err(self.invalid_table(&key, format!("no query named '{name}'")));
+                return Err(self.refused(&key, format!("no query named '{name}'")));
             }
             let suppression =
                 Suppression::new(&rules.principals, &rules.source_cidrs, &rules.event_names)
-                    .map_err(|e| self.invalid_table(&key, e))?;
+                    .map_err(|e| self.refused(&key, e))?;
             set.suppress(name, suppression);
         }
         Ok(set)
     }
 
-    /// An error about a table of the configuration file (only the file has tables).
-    fn invalid_table(&self, key: &str, message: impl std::fmt::Display) -> anyhow::Error {
-        match &self.file {
-            Some(file) => anyhow::anyhow!("{}: {key}: {message}", file.locate_key(key)),
-            None => anyhow::anyhow!("{key}: {message}"),
-        }
-    }
-
-    /// `known_cidrs` of the file, checked.
-    fn known_cidrs(&self) -> anyhow::Result<Option<Vec<String>>> {
-        match &self.settings.known_cidrs {
-            Some(list) => {
-                Networks::parse(list).map_err(|e| self.invalid("known_cidrs", e))?;
-                Ok(Some(list.clone()))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// The run's sources, opened; an error when none is named anywhere.
-    pub fn open_sources(&self) -> anyhow::Result<Sources> {
-        if self.sources.is_empty() {
-            bail!(
-                "no source given: pass a folder or file of CloudTrail logs (`trailscan audit ./AWSLogs`), \
-                 the trail's bucket (`trailscan audit s3://BUCKET --since 24h`), or set `sources` in trailscan.toml"
-            );
-        }
-        Ok(Sources::open(&self.sources, &self.remote)?)
+    /// The run's sources, opened.
+    pub fn open_sources(&self) -> Sources {
+        Sources::open(&self.sources, &self.remote)
     }
 
     /// Where a job's alerts go: SNS, a dry run printing them, or nowhere (no topic, or SQL
@@ -359,7 +386,7 @@ impl Config {
         match (&self.settings.sns_topic, job.finds()) {
             (Some(topic), true) if self.settings.dry_run => Ok(Some(Box::new(DryRun::new(topic)))),
             (Some(topic), true) => Ok(Some(Box::new(SnsPublisher::connect(
-                &self.remote.connection,
+                &self.connection(),
                 topic,
             )?))),
             _ => Ok(None),
@@ -373,14 +400,20 @@ impl Config {
 
     /// A publisher to the topic of `alert-test`.
     pub fn publisher(&self, topic: &str) -> anyhow::Result<SnsPublisher> {
-        Ok(SnsPublisher::connect(&self.remote.connection, topic)?)
+        Ok(SnsPublisher::connect(&self.connection(), topic)?)
     }
 
     /// The cron state, loaded, when `--state` is given.
     pub fn state(&self) -> anyhow::Result<Option<State>> {
         Ok((self.settings.state.as_deref())
-            .map(|path| State::load(path, self.lookback))
+            .map(|path| State::load(path, self.lookback, self.now))
             .transpose()?)
+    }
+
+    /// Whether the run is a cron job's (a state or a configuration file): then a source
+    /// with no objects at all is an error, not a quiet day.
+    pub fn is_cron(&self) -> bool {
+        self.settings.state.is_some() || self.file.is_some()
     }
 
     /// Whether state and alerts stay as they are (`--dry-run`).
@@ -391,7 +424,7 @@ impl Config {
     /// The printer for the job's output over `out`.
     pub fn printer<W: Write>(&self, job: &Job, out: W) -> Printer<W> {
         match job.own_format(self.format) {
-            Some(own) => Printer::own(own, self.format, out),
+            Some(own) => Printer::own(own, out),
             None => Printer::new(self.format, out, std::io::stdout().is_terminal()),
         }
     }
@@ -417,17 +450,34 @@ enum Pending {
     Analysis(Box<dyn analysis::Analysis>),
 }
 
-/// Merges settings, earliest first: a later layer's value replaces an earlier one's when it
-/// is given (not absent, not an empty list, not an unset switch). Says which settings came
-/// from a layer marked as the file.
-fn merge(layers: Vec<(Settings, bool)>) -> anyhow::Result<(Settings, BTreeSet<String>)> {
+/// Merges the file's settings (those it names, as it gives them) with the typed ones,
+/// earliest first: a typed value replaces the file's when it is given (not absent, not an
+/// empty list, not an unset switch). Says which settings came from the file. The switches
+/// no file may set (`--dry-run`, `--no-progress`) are taken from the typed layers only.
+fn merge(
+    file: Option<&FileConfig>,
+    typed: Vec<Settings>,
+) -> anyhow::Result<(Settings, BTreeSet<String>)> {
+    let values =
+        |settings: &Settings| -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+            match serde_json::to_value(settings) {
+                Ok(serde_json::Value::Object(values)) => Ok(values),
+                Ok(_) => bail!("settings are not a map"),
+                Err(e) => bail!("{e} (trailscan takes paths that are UTF-8)"),
+            }
+        };
     let mut merged = serde_json::Map::new();
     let mut from_file = BTreeSet::new();
-    for (settings, is_file) in layers {
-        let serde_json::Value::Object(values) = serde_json::to_value(settings)? else {
-            bail!("settings are not a map");
-        };
-        for (key, value) in values {
+    if let Some(file) = file {
+        for (key, value) in values(&file.settings)? {
+            if file.names(&key) {
+                from_file.insert(key.clone());
+                merged.insert(key, value);
+            }
+        }
+    }
+    for settings in &typed {
+        for (key, value) in values(settings)? {
             let given = match &value {
                 serde_json::Value::Null | serde_json::Value::Bool(false) => false,
                 serde_json::Value::Array(items) => !items.is_empty(),
@@ -435,16 +485,14 @@ fn merge(layers: Vec<(Settings, bool)>) -> anyhow::Result<(Settings, BTreeSet<St
                 _ => true,
             };
             if given {
-                if is_file {
-                    from_file.insert(key.clone());
-                } else {
-                    from_file.remove(&key);
-                }
+                from_file.remove(&key);
                 merged.insert(key, value);
             }
         }
     }
-    let settings = serde_json::from_value(serde_json::Value::Object(merged))?;
+    let mut settings: Settings = serde_json::from_value(serde_json::Value::Object(merged))?;
+    settings.dry_run = typed.iter().any(|s| s.dry_run);
+    settings.no_progress = typed.iter().any(|s| s.no_progress);
     Ok((settings, from_file))
 }
 
@@ -489,16 +537,19 @@ mod tests {
         assert!(
             with(&["--sns-topic", "my-topic", "audit", "logs"]).contains("is not an SNS topic ARN")
         );
-        let (config, _) = resolve(&["--config", none.to_str().unwrap(), "audit"]).unwrap();
-        let e = config.open_sources().err().unwrap().to_string();
+        let e = with(&["audit"]);
         assert!(e.starts_with("no source given"), "{e}");
+        // The commands that do not scan do not check what only a scan uses.
+        let config = none.to_str().unwrap();
+        assert!(resolve(&["--config", config, "--threads", "0", "queries"]).is_ok());
+        assert!(resolve(&["--config", config, "--since", "junk", "show", "root-usage"]).is_ok());
     }
 
     fn file_error(text: &str) -> String {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trailscan.toml");
         std::fs::write(&path, text).unwrap();
-        error(&["--config", path.to_str().unwrap(), "audit"])
+        error(&["--config", path.to_str().unwrap(), "audit", "logs"])
     }
 
     #[test]

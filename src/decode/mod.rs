@@ -1,6 +1,6 @@
 //! Bytes to events: gzip or plain, then the shape found in the content, read keeping only the fields asked for.
 //!
-//! The surface is `decode` and `Projection` (built from the `Needs` of a query set); how a
+//! The surface is `decode` and `Projection` (built from the `Needs` it is given); how a
 //! document is inflated, lexed, skipped and triaged stays inside.
 
 mod inflate;

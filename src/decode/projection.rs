@@ -1,7 +1,7 @@
-//! Projection: the fields a query set reads, and `Records` documents read keeping only those.
+//! Projection: the fields asked for (`Needs`), and `Records` documents read keeping only those.
 //!
-//! Building every event whole costs more than the rest of a scan together, and most queries
-//! read a dozen fields of a few kinds of events. So a delivery document is walked once over
+//! Building every event whole costs more than the rest of a scan together, and what is asked
+//! for is mostly a dozen fields of a few kinds of events. So a delivery document is walked once over
 //! its text: the top-level fields an event's `eventName` calls for are built (see `triage`),
 //! every other value is skipped by finding where it ends (strings eight bytes at a time,
 //! containers 64 bytes at a time in `skip`). Skipped values are checked for structure

@@ -1,7 +1,7 @@
 //! Triage: which top-level fields an event needs, decided from its `eventName` and gates.
 //!
-//! Which top-level fields an event needs depends on its `eventName`: most queries look at a
-//! few kinds of events only, so a `PutBucketPolicy`'s `requestParameters` need not be built
+//! Which top-level fields an event needs depends on its `eventName`: most of what is asked
+//! for is of a few kinds of events only, so a `PutBucketPolicy`'s `requestParameters` need not be built
 //! for a `GetObject`. Once an event's name asks for nothing more, the rest of the event is
 //! jumped over as soon as the keys it must still show have been seen, or are nowhere in that
 //! rest.
@@ -18,7 +18,7 @@ use super::trie::Trie;
 use crate::needs::{Gate, Needs};
 use crate::record::{FieldPath, Value, resolve};
 
-/// Which top-level fields an event needs depends on its `eventName`: most queries look
+/// Which top-level fields an event needs depends on its `eventName`: most needs look
 /// at a few kinds of events only, so a `PutBucketPolicy`'s `requestParameters` need not be
 /// built for a `GetObject`.
 #[derive(Debug, Clone)]
@@ -57,13 +57,13 @@ fn condition_bit(index: usize) -> Option<u128> {
 #[derive(Clone, Copy)]
 enum Keep<'t> {
     Always,
-    /// The children the queries for that exact name read, and those of the name tests
+    /// The children needed for that exact name, and those of the name tests
     /// (one bit each) that accepted it.
     Also {
         exact: Option<&'t [bool]>,
         tests: u128,
     },
-    /// A name that is neither a string nor null: the queries compare it however they can.
+    /// A name that is neither a string nor null: it may compare however the readers like.
     Everything,
 }
 
@@ -223,7 +223,7 @@ fn seen_bit(child: usize) -> Option<u64> {
 pub enum Element<'i> {
     /// An event (an object), with the fields kept of it.
     Event(BorrowedValue<'i>),
-    /// An event of which no field is kept: most of them, for most queries, and not worth an
+    /// An event of which no field is kept: most of them, most of the time, and not worth an
     /// empty object each.
     EventKeepingNothing,
     /// Not an object.

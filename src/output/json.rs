@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use serde_json::{Map, Value as Json, json};
 
 use super::report::Report;
+use super::sanitize::is_unsafe;
 use crate::json_text::string_stop;
 use crate::meta::Meta;
 use crate::record::{OwnedValue, Value, format_time};
@@ -136,14 +137,43 @@ fn write_value(value: &OwnedValue, out: &mut impl Write) -> io::Result<()> {
     }
 }
 
-/// `text` as a JSON string, as serde_json writes it; most log text needs no escape, and
-/// is copied as it is.
+/// `text` as a JSON string, as serde_json writes it, but for the characters that reorder
+/// or hide text on a terminal (C1 controls, bidirectional overrides, …), written as `\\u`
+/// escapes: a reader that prints a field of the JSON prints them inert. Most log text
+/// needs no escape, and is copied as it is.
 fn write_str(text: &str, out: &mut impl Write) -> io::Result<()> {
+    let plain = text.bytes().all(|b| b < 0x7f);
+    if !plain && text.chars().any(is_unsafe) {
+        return write_str_escaped(text, out);
+    }
     if string_stop(text.as_bytes()).is_some() {
         return serde_json::to_writer(&mut *out, text).map_err(io::Error::from);
     }
     out.write_all(b"\"")?;
     out.write_all(text.as_bytes())?;
+    out.write_all(b"\"")
+}
+
+fn write_str_escaped(text: &str, out: &mut impl Write) -> io::Result<()> {
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '"' => escaped.push_str("\\\""),
+            '\\' => escaped.push_str("\\\\"),
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\t' => escaped.push_str("\\t"),
+            c if is_unsafe(c) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    escaped.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => escaped.push(c),
+        }
+    }
+    out.write_all(b"\"")?;
+    out.write_all(escaped.as_bytes())?;
     out.write_all(b"\"")
 }
 
@@ -256,6 +286,16 @@ mod tests {
     }
 
     #[test]
+    fn characters_that_hide_or_reorder_text_are_written_as_escapes() {
+        let mut out = Vec::new();
+        write_str("a\u{9b}31m\u{202e}b\u{e0041}\"é\u{7f}", &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "\"a\\u009b31m\\u202eb\\udb40\\udc41\\\"é\\u007f\"");
+        let back: String = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, "a\u{9b}31m\u{202e}b\u{e0041}\"é\u{7f}");
+    }
+
+    #[test]
     fn json_lines_are_what_serde_json_writes_for_each_row() {
         let texts = [
             "plain",
@@ -263,7 +303,7 @@ mod tests {
             "tab\there",
             "\"q\" \\ b",
             "\u{1b}[31m",
-            "é ✓ \u{7f}",
+            "é ✓",
             "a\u{0}",
         ];
         let rows: Vec<Row> = (texts.iter())

@@ -33,10 +33,12 @@ impl<W: Write> Printer<W> {
     }
 
     /// A printer of a format an analysis prints itself.
-    pub fn own(own: Box<dyn OwnFormat>, format: Format, out: W) -> Printer<W> {
+    pub fn own(own: Box<dyn OwnFormat>, out: W) -> Printer<W> {
         Printer {
+            out,
+            format: Format::Table,
+            terminal: false,
             own: Some(own),
-            ..Printer::new(format, out, false)
         }
     }
 

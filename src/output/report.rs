@@ -1,4 +1,4 @@
-//! What a printer prints: the report of a run, the formats, and the text of one value.
+//! What a printer prints: the report of a run, how it is presented, and the text of one value.
 
 use std::io::{self, Write};
 

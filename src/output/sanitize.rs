@@ -5,10 +5,14 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// Characters that must never reach a terminal raw: C0 and C1 controls (ANSI escapes
-/// start with ESC or CSI), DEL, and the bidirectional overrides that reorder text.
-fn is_unsafe(c: char) -> bool {
+/// start with ESC or CSI), DEL, the marks and overrides that reorder text, line and
+/// paragraph separators, characters of no width that hide text, and tag characters.
+pub fn is_unsafe(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(c,
+            '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
 }
 
 /// Replaces unsafe characters with visible escapes (`\n`, `\x1b`, `\u{202e}`).
@@ -39,10 +43,13 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
 }
 
 /// Writes a CSV cell for a string from a log: terminal-safe, and defused when a spreadsheet
-/// would read it as a formula (leading `=`, `+`, `-`, `@`), then quoted as RFC 4180 asks.
+/// would read it as a formula (`=`, `+`, `-`, `@`, or their full-width forms, after any
+/// spaces), then quoted as RFC 4180 asks.
 pub fn write_csv_text_cell(text: &str, out: &mut impl Write) -> io::Result<()> {
     let safe = for_terminal(text);
-    let defuse = safe.starts_with(['=', '+', '-', '@']);
+    let defuse = (safe.trim_start()).starts_with([
+        '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    ]);
     write_csv_quoted(&safe, defuse, out)
 }
 
@@ -78,6 +85,20 @@ mod tests {
         assert_eq!(for_terminal("\x07\x7f"), "\\x07\\x7f");
         assert_eq!(for_terminal("del\x7f"), "del\\x7f");
         assert_eq!(for_terminal("~ !"), "~ !");
+        for hidden in [
+            "\u{061c}",
+            "\u{2028}",
+            "\u{2029}",
+            "\u{200b}",
+            "\u{feff}",
+            "\u{e0041}",
+        ] {
+            assert!(
+                !for_terminal(&format!("a{hidden}b")).contains(hidden),
+                "{hidden:?}"
+            );
+        }
+        assert_eq!(for_terminal("é ✓ 日本"), "é ✓ 日本");
     }
 
     fn csv_text_cell(text: &str) -> String {
@@ -98,5 +119,7 @@ mod tests {
         assert_eq!(csv_text_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_text_cell("ConsoleLogin"), "ConsoleLogin");
         assert_eq!(csv_text_cell("\x1b]0;x\x07"), "\\x1b]0;x\\x07");
+        assert_eq!(csv_text_cell("  =1+1"), "\"'  =1+1\"");
+        assert_eq!(csv_text_cell("\u{ff1d}cmd"), "\"'\u{ff1d}cmd\"");
     }
 }

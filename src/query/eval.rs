@@ -91,10 +91,14 @@ pub fn eval<'v>(expr: &'v Expr, scope: &Scope<'v, 'v, '_>) -> Value<'v> {
             expr,
             list,
             negated,
+            texts,
         } => {
             let value = eval(expr, scope);
             if value.is_null() {
                 return Value::Null;
+            }
+            if let (Value::Str(text), Some(texts)) = (&value, texts) {
+                return Value::Bool(texts.contains(text.as_ref()) != *negated);
             }
             let mut saw_null = false;
             for item in list {

@@ -116,8 +116,11 @@ impl QuerySet {
             "userIdentity.arn",
         ]
         .map(FieldPath::parse);
+        // What each query reads, once: with an `IN` of many event names, a query is
+        // looked up under each of them.
+        let paths: Vec<Vec<&FieldPath>> = (self.queries.iter()).map(|q| q.plan.paths()).collect();
         let reads = |queries: &[usize]| -> Vec<FieldPath> {
-            let read = queries.iter().flat_map(|&i| self.queries[i].plan.paths());
+            let read = queries.iter().flat_map(|&i| paths[i].iter().copied());
             identity.iter().chain(read).cloned().collect()
         };
         let mut gated: Vec<(Gate, Vec<FieldPath>)> = Vec::new();

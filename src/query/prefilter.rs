@@ -9,7 +9,7 @@ use crate::record::{FieldPath, Value};
 #[derive(Debug, Clone)]
 pub enum NameFilter {
     /// Exactly one of these names.
-    Names(Vec<String>),
+    Names(foldhash::HashSet<String>),
     Like(LikePattern),
     /// At least one of these holds.
     Any(Vec<NameFilter>),
@@ -20,7 +20,7 @@ pub enum NameFilter {
 impl NameFilter {
     pub fn accepts(&self, name: &str) -> bool {
         match self {
-            NameFilter::Names(names) => names.iter().any(|n| n == name),
+            NameFilter::Names(names) => names.contains(name),
             NameFilter::Like(pattern) => pattern.matches(name),
             NameFilter::Any(filters) => filters.iter().any(|f| f.accepts(name)),
             NameFilter::All(filters) => filters.iter().all(|f| f.accepts(name)),
@@ -28,7 +28,7 @@ impl NameFilter {
     }
 
     /// The names accepted, when the filter is a plain list of them.
-    pub fn exact_names(&self) -> Option<&[String]> {
+    pub fn exact_names(&self) -> Option<&foldhash::HashSet<String>> {
         match self {
             NameFilter::Names(names) => Some(names),
             _ => None,
@@ -63,15 +63,16 @@ impl Plan {
                 },
                 Expr::Or(a, b) => Some(NameFilter::Any(vec![filter(a)?, filter(b)?])),
                 Expr::Compare(CmpOp::Eq, a, b) if is_event_name(a) => {
-                    text(b).map(|n| NameFilter::Names(vec![n]))
+                    text(b).map(|n| NameFilter::Names([n].into_iter().collect()))
                 }
                 Expr::Compare(CmpOp::Eq, a, b) if is_event_name(b) => {
-                    text(a).map(|n| NameFilter::Names(vec![n]))
+                    text(a).map(|n| NameFilter::Names([n].into_iter().collect()))
                 }
                 Expr::InList {
                     expr,
                     list,
                     negated: false,
+                    ..
                 } if is_event_name(expr) => list
                     .iter()
                     .map(text)

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use super::like::{BadEscape, LikePattern};
 use crate::net::{Networks, NotANetwork};
+use crate::record::{FieldPath, Record};
 
 /// Why a suppression cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -13,7 +14,6 @@ pub enum SuppressionError {
     #[error(transparent)]
     Principal(#[from] BadEscape),
 }
-use crate::record::{FieldPath, Record};
 
 /// What one query ignores; a record matching any entry is counted, not reported.
 #[derive(Debug, Clone, Default)]

@@ -1,10 +1,11 @@
 //! Local files and folders, walked recursively in a stable order, read where they are decoded.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::layout::KeyLayout;
-use super::object::{Filter, ListError, Location, ReadError, Source, SourceObject};
+use super::object::{Filter, Found, ListError, Location, ReadError, Source, SourceObject};
 
 /// A file, or a folder of files, named on the command line.
 pub struct Local {
@@ -19,8 +20,12 @@ impl Local {
 
 impl Source for Local {
     /// Every file below the root: pruning by the key layout is the listing's, not the walk's.
-    fn list(&self, _filter: &Filter, found: &mut Vec<SourceObject>, errors: &mut Vec<ListError>) {
-        walk(&self.root, found, errors);
+    fn list(&self, _filter: &Filter, found: &mut Found) {
+        let mut walk = Walk {
+            found,
+            visited: HashSet::new(),
+        };
+        walk.path(&self.root);
     }
 
     fn read(&self, object: &SourceObject) -> Result<Vec<u8>, ReadError> {
@@ -31,62 +36,77 @@ impl Source for Local {
     }
 }
 
-/// Adds `path` (a file) or every non-hidden file below it (a folder) to `found`; what
-/// cannot be listed goes to `errors` and the walk goes on. Symbolic links to files are
-/// followed; links to folders are not, so a loop cannot form.
-fn walk(path: &Path, found: &mut Vec<SourceObject>, errors: &mut Vec<ListError>) {
-    let shown = path.display().to_string();
-    let metadata = match fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            errors.push(ListError::Missing(shown));
-            return;
-        }
-        Err(e) => {
-            errors.push(ListError::Unreadable(shown, e));
-            return;
-        }
-    };
-    if metadata.is_file() {
-        found.push(object(path));
-        return;
-    }
-    let entries = match fs::read_dir(path) {
-        Ok(entries) => entries,
-        Err(e) => {
-            errors.push(ListError::Unreadable(shown, e));
-            return;
-        }
-    };
-    for entry in entries {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                errors.push(ListError::Unreadable(shown.clone(), e));
-                continue;
-            }
-        };
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let child = entry.path();
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(&child, found, errors),
-            Ok(t) if t.is_file() || (t.is_symlink() && child.is_file()) => {
-                found.push(object(&child))
-            }
-            Ok(_) => {}
-            Err(e) => errors.push(ListError::Unreadable(child.display().to_string(), e)),
-        }
-    }
+/// A walk of a file or folder: every non-hidden file below it, in the listing's `found`.
+/// Links are followed, to files and to folders; a folder already walked (by a link back
+/// up, or twice by two links) is not walked again.
+struct Walk<'f> {
+    found: &'f mut Found,
+    /// The folders walked, by their canonical path.
+    visited: HashSet<PathBuf>,
 }
 
-fn object(path: &Path) -> SourceObject {
-    let name = path.display().to_string();
-    SourceObject {
-        layout: KeyLayout::parse(&name),
-        name,
-        location: Location::Path(path.to_owned()),
-        source: 0,
+impl Walk<'_> {
+    /// Adds `path` (a file) or every non-hidden file below it (a folder); what cannot be
+    /// listed is an error and the walk goes on.
+    fn path(&mut self, path: &Path) {
+        let shown = path.display().to_string();
+        let metadata = match fs::metadata(path) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let dangling = fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink());
+                if dangling {
+                    (self.found.warnings)
+                        .push(format!("{shown}: a symbolic link to nothing: skipped"));
+                } else {
+                    self.found.errors.push(ListError::Missing(shown));
+                }
+                return;
+            }
+            Err(e) => {
+                self.found.errors.push(ListError::Unreadable(shown, e));
+                return;
+            }
+        };
+        if metadata.is_file() {
+            self.file(path);
+            return;
+        }
+        if !metadata.is_dir() {
+            (self.found.warnings).push(format!("{shown}: not a file or a folder: skipped"));
+            return;
+        }
+        let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        if !self.visited.insert(canonical) {
+            return;
+        }
+        let entries = match fs::read_dir(path) {
+            Ok(entries) => entries,
+            Err(e) => {
+                self.found.errors.push(ListError::Unreadable(shown, e));
+                return;
+            }
+        };
+        for entry in entries {
+            match entry {
+                Ok(entry) if entry.file_name().to_string_lossy().starts_with('.') => {}
+                Ok(entry) => self.path(&entry.path()),
+                Err(e) => (self.found.errors).push(ListError::Unreadable(shown.clone(), e)),
+            }
+        }
+    }
+
+    fn file(&mut self, path: &Path) {
+        let name = path.display().to_string();
+        let layout = KeyLayout::parse(&name);
+        if let Some(layout) = &layout {
+            self.found.accounts.extend(layout.account.clone());
+            self.found.regions.extend(layout.region.clone());
+        }
+        self.found.objects.push(SourceObject {
+            layout,
+            name,
+            location: Location::Path(path.to_owned()),
+            source: 0,
+        });
     }
 }

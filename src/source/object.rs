@@ -1,5 +1,6 @@
 //! What every source shares: the `Source` trait, the objects it lists, and what narrows a listing.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::layout::KeyLayout;
@@ -10,8 +11,8 @@ use crate::results::Transfer;
 /// Why a source cannot be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("'s3://{0}' names no bucket: write s3://BUCKET or s3://BUCKET/PREFIX")]
-    NoBucket(String),
+    #[error("names no bucket: write s3://BUCKET or s3://BUCKET/PREFIX")]
+    NoBucket,
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
 }
@@ -36,9 +37,9 @@ pub enum ReadError {
 
 /// One place objects are listed and read from.
 pub trait Source: Send + Sync {
-    /// Adds the objects below this source that `filter` may need to `found`, and what
-    /// could not be listed to `errors`; the rest is still listed.
-    fn list(&self, filter: &Filter, found: &mut Vec<SourceObject>, errors: &mut Vec<ListError>);
+    /// Adds the objects below this source that `filter` may need to `found`, with what
+    /// could not be listed and what is worth a warning; the rest is still listed.
+    fn list(&self, filter: &Filter, found: &mut Found);
 
     /// Reads one object's bytes, on the thread that asks.
     fn read(&self, object: &SourceObject) -> Result<Vec<u8>, ReadError>;
@@ -54,6 +55,19 @@ pub trait Source: Send + Sync {
     fn transfer(&self) -> Option<Transfer> {
         None
     }
+}
+
+/// What the listing of one source found.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub objects: Vec<SourceObject>,
+    /// Folders or prefixes that could not be listed.
+    pub errors: Vec<ListError>,
+    /// What the user should know, but that does not stop the run.
+    pub warnings: Vec<String>,
+    /// The accounts and regions the source holds, whether the filter keeps them or not.
+    pub accounts: BTreeSet<String>,
+    pub regions: BTreeSet<String>,
 }
 
 /// Objects arriving from a source that fetches ahead: each one's index and bytes, or why not.
@@ -134,6 +148,10 @@ pub struct Listing {
     pub pruned: u64,
     /// Sources or folders that could not be listed; the rest is still scanned.
     pub errors: Vec<ListError>,
+    /// What the user should know: links to nothing, keys not cached, filters matching nothing.
+    pub warnings: Vec<String>,
+    /// The sources in which no object was found at all.
+    pub empty: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -20,13 +20,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::{format_time, parse_time};
 use crate::results::ResultSet;
-use crate::source::SourceObject;
+use crate::source::{KeyLayout, SourceObject};
 
-pub const VERSION: u32 = 1;
+/// Version 2 keeps, for each object to retry, when it first failed (version 1 kept its
+/// delivery time, and forgot it a week after delivery however recent the failure).
+pub const VERSION: u32 = 2;
 
 /// How long unreadable objects are retried, and alerted fingerprints remembered.
 const RETRY_FOR: TimeDelta = TimeDelta::days(7);
 const REMEMBER_ALERTS_FOR: TimeDelta = TimeDelta::days(30);
+/// How far past the run's own clock a delivery time in an object's name is believed: the
+/// name is written by whoever can write to the bucket, and a watermark in 2099 would skip
+/// every real file after it.
+const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(15);
+/// How long a second run waits for the first to release the state file.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -42,6 +50,12 @@ pub enum StateError {
     UnknownVersion(PathBuf, u32),
     #[error("state file {0}: cannot write it: {1}")]
     Unwritable(PathBuf, std::io::Error),
+    #[error(
+        "state file {0} is in use by another trailscan run (it holds {1}); let it finish, or give this run another --state"
+    )]
+    Busy(PathBuf, PathBuf),
+    #[error("state file {0}: cannot lock {1}: {2}")]
+    Unlockable(PathBuf, PathBuf, std::io::Error),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +73,8 @@ struct Contents {
 struct Prefix {
     /// The newest delivery time read successfully (RFC 3339).
     newest: Option<String>,
-    /// Objects that could not be read -> their delivery time: read again until they can be.
+    /// Objects that could not be read -> when they first failed: read again until they can
+    /// be, for a week.
     retry: BTreeMap<String, String>,
 }
 
@@ -67,14 +82,19 @@ struct Prefix {
 pub struct State {
     path: PathBuf,
     lookback: TimeDelta,
+    /// The run's clock: delivery times past it (and a little skew) are not believed.
+    now: DateTime<Utc>,
     contents: Contents,
+    /// Held while the run lasts: one run at a time on one state file.
+    _lock: fs::File,
 }
 
 impl State {
-    /// Loads `path`; a missing file is an empty state (the first run).
-    pub fn load(path: &Path, lookback: TimeDelta) -> Result<State, StateError> {
+    /// Locks and loads `path`; a missing file is an empty state (the first run).
+    pub fn load(path: &Path, lookback: TimeDelta, now: DateTime<Utc>) -> Result<State, StateError> {
+        let lock = lock(path)?;
         let contents = match fs::read(path) {
-            Ok(bytes) => parse(path, &bytes)?,
+            Ok(bytes) => parse(path, &bytes, now)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Contents {
                 version: VERSION,
                 ..Contents::default()
@@ -84,8 +104,16 @@ impl State {
         Ok(State {
             path: path.to_owned(),
             lookback,
+            now,
             contents,
+            _lock: lock,
         })
+    }
+
+    /// The newest delivery time of a prefix, as far as the run's clock believes it.
+    fn watermark(&self, prefix: &Prefix) -> Option<DateTime<Utc>> {
+        let newest = prefix.newest.as_deref().and_then(parse_time)?;
+        Some(newest.min(self.now + CLOCK_SKEW))
     }
 
     /// Whether a run should read `object`: not yet read, within the look-back, or to retry.
@@ -99,7 +127,7 @@ impl State {
         if prefix.retry.contains_key(&object.name) {
             return true;
         }
-        match prefix.newest.as_deref().and_then(parse_time) {
+        match self.watermark(prefix) {
             Some(newest) => delivered >= newest - self.lookback,
             None => true,
         }
@@ -112,14 +140,9 @@ impl State {
             .prefixes
             .values()
             .flat_map(|p| {
-                let watermark = p
-                    .newest
-                    .as_deref()
-                    .and_then(parse_time)
-                    .map(|t| t - self.lookback);
-                watermark
-                    .into_iter()
-                    .chain(p.retry.values().filter_map(|t| parse_time(t)))
+                let watermark = self.watermark(p).map(|t| t - self.lookback);
+                let retries = (p.retry.keys()).filter_map(|name| KeyLayout::parse(name)?.delivered);
+                watermark.into_iter().chain(retries)
             })
             .min()
     }
@@ -141,35 +164,40 @@ impl State {
         }
     }
 
-    /// Moves each prefix past the objects that were read, and keeps the others for a retry.
+    /// Moves each prefix past the objects that were read (when the listing was `complete`:
+    /// an object that was not listed must not be passed), and keeps the others for a
+    /// retry. No watermark moves past the run's clock, whatever an object's name says.
     pub fn advance<'o>(
         &mut self,
         read: impl IntoIterator<Item = &'o SourceObject>,
         unread: impl IntoIterator<Item = &'o SourceObject>,
+        complete: bool,
     ) {
+        let ceiling = self.now + CLOCK_SKEW;
         for object in read {
             let Some((key, delivered)) = tracking(object) else {
                 continue;
             };
             let prefix = self.contents.prefixes.entry(key).or_default();
             prefix.retry.remove(&object.name);
-            let newer = prefix
-                .newest
-                .as_deref()
-                .and_then(parse_time)
+            let delivered = delivered.min(ceiling);
+            let newer = (prefix.newest.as_deref().and_then(parse_time))
                 .is_none_or(|newest| delivered > newest);
-            if newer {
+            if complete && newer {
                 prefix.newest = Some(format_time(&delivered));
             }
         }
+        let now = format_time(&self.now);
         for object in unread {
-            let Some((key, delivered)) = tracking(object) else {
+            let Some((key, _)) = tracking(object) else {
                 continue;
             };
             let prefix = self.contents.prefixes.entry(key).or_default();
+            // The first failure counts: a retry ages from when the object first failed.
             prefix
                 .retry
-                .insert(object.name.clone(), format_time(&delivered));
+                .entry(object.name.clone())
+                .or_insert_with(|| now.clone());
         }
     }
 
@@ -197,11 +225,17 @@ impl State {
     }
 
     /// Forgets retries and fingerprints too old to matter, then writes the file atomically.
-    pub fn save(&mut self, now: DateTime<Utc>) -> Result<(), StateError> {
+    /// Says which objects it gave up retrying.
+    pub fn save(&mut self, now: DateTime<Utc>) -> Result<Vec<String>, StateError> {
+        let mut given_up = Vec::new();
         for prefix in self.contents.prefixes.values_mut() {
-            prefix
-                .retry
-                .retain(|_, t| parse_time(t).is_some_and(|t| t > now - RETRY_FOR));
+            prefix.retry.retain(|name, t| {
+                let keep = parse_time(t).is_some_and(|t| t > now - RETRY_FOR);
+                if !keep {
+                    given_up.push(name.clone());
+                }
+                keep
+            });
         }
         self.contents
             .alerted
@@ -209,25 +243,88 @@ impl State {
         self.contents.version = VERSION;
         let text = serde_json::to_string_pretty(&self.contents).expect("the state serialises");
         write_atomically(&self.path, text.as_bytes())
-            .map_err(|e| StateError::Unwritable(self.path.clone(), e))
+            .map_err(|e| StateError::Unwritable(self.path.clone(), e))?;
+        Ok(given_up)
     }
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<Contents, StateError> {
+/// Takes the lock of the state file at `path` (`<path>.lock`, released however the run
+/// ends), waiting a little for a run that holds it.
+fn lock(path: &Path) -> Result<fs::File, StateError> {
+    lock_waiting(path, LOCK_WAIT)
+}
+
+fn lock_waiting(path: &Path, wait: std::time::Duration) -> Result<fs::File, StateError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let unlockable = |e| StateError::Unlockable(path.to_owned(), lock_path.clone(), e);
+    let file = (fs::OpenOptions::new())
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(unlockable)?;
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(StateError::Busy(path.to_owned(), lock_path));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(unlockable(e)),
+        }
+    }
+}
+
+/// Reads a state file of this version or the one before. Entries whose time cannot be
+/// read are kept, as if written `now`: a finding forgotten would be alerted again.
+fn parse(path: &Path, bytes: &[u8], now: DateTime<Utc>) -> Result<Contents, StateError> {
     let corrupt = |reason: String| StateError::Corrupt(path.to_owned(), reason);
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
-    match value.get("version").and_then(serde_json::Value::as_u64) {
-        Some(v) if v == u64::from(VERSION) => {}
-        Some(v) => {
-            return Err(StateError::UnknownVersion(
-                path.to_owned(),
-                u32::try_from(v).unwrap_or(u32::MAX),
-            ));
-        }
+    let version = match value.get("version") {
         None => return Err(corrupt("no \"version\" field".into())),
+        Some(v) => v.as_u64().ok_or_else(|| {
+            corrupt(format!(
+                "\"version\" is {v}, not a whole number such as {VERSION}"
+            ))
+        })?,
+    };
+    if version != 1 && version != u64::from(VERSION) {
+        return Err(StateError::UnknownVersion(
+            path.to_owned(),
+            u32::try_from(version).unwrap_or(u32::MAX),
+        ));
     }
-    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+    let mut contents: Contents =
+        serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+    let now_text = format_time(&now);
+    let unreadable_times = (contents.alerted.values_mut()).chain(
+        contents
+            .prefixes
+            .values_mut()
+            .flat_map(|p| p.retry.values_mut()),
+    );
+    for time in unreadable_times {
+        if parse_time(time).is_none() {
+            *time = now_text.clone();
+        }
+    }
+    if version == 1 {
+        // Version 1 kept delivery times: the week of retries starts now.
+        for prefix in contents.prefixes.values_mut() {
+            prefix
+                .retry
+                .values_mut()
+                .for_each(|t| *t = now_text.clone());
+        }
+    }
+    contents.version = VERSION;
+    Ok(contents)
 }
 
 /// The prefix an object is tracked under and its delivery time; `None` for objects outside
@@ -290,29 +387,39 @@ mod tests {
         parse_time(text).unwrap()
     }
 
+    /// The state at `path` as a run at `now` loads it.
+    fn load(path: &Path, now: &str) -> State {
+        State::load(path, TimeDelta::hours(1), at(now)).unwrap()
+    }
+
     const K: &str =
         "b/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/111122223333_CloudTrail_us-east-1_";
+
+    fn file(stamp: &str) -> SourceObject {
+        object(&format!("{K}{stamp}_a.json.gz"))
+    }
 
     #[test]
     fn read_objects_advance_and_late_ones_within_the_look_back_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let mut state = State::load(&path, TimeDelta::hours(1)).unwrap();
-        let first = object(&format!("{K}20261120T1000Z_a.json.gz"));
+        let mut state = load(&path, "2026-11-20T10:10:00Z");
+        let first = file("20261120T1000Z");
         assert!(state.wants(&first));
-        state.advance([&first], []);
+        state.advance([&first], [], true);
         state.save(at("2026-11-20T10:10:00Z")).unwrap();
+        drop(state);
 
-        let state = State::load(&path, TimeDelta::hours(1)).unwrap();
+        let state = load(&path, "2026-11-20T10:20:00Z");
         assert!(
-            !state.wants(&object(&format!("{K}20261120T0859Z_old.json.gz"))),
+            !state.wants(&file("20261120T0859Z")),
             "older than the look-back"
         );
         assert!(
-            state.wants(&object(&format!("{K}20261120T0930Z_late.json.gz"))),
+            state.wants(&file("20261120T0930Z")),
             "late, within the look-back"
         );
-        assert!(state.wants(&object(&format!("{K}20261120T1005Z_new.json.gz"))));
+        assert!(state.wants(&file("20261120T1005Z")));
         assert!(
             state.wants(&object("exports/events.jsonl")),
             "outside the layout: always read"
@@ -324,15 +431,16 @@ mod tests {
     fn unread_objects_are_retried_and_alerts_remembered() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let mut state = State::load(&path, TimeDelta::hours(1)).unwrap();
-        let broken = object(&format!("{K}20261120T0800Z_broken.json.gz"));
-        let good = object(&format!("{K}20261120T1200Z_good.json.gz"));
-        state.advance([&good], [&broken]);
+        let mut state = load(&path, "2026-11-20T12:05:00Z");
+        let broken = file("20261120T0800Z");
+        let good = file("20261120T1200Z");
+        state.advance([&good], [&broken], true);
         let alerted = fingerprint("root-usage", "event-1");
         state.mark_alerted([&alerted], at("2026-11-20T12:05:00Z"));
         state.save(at("2026-11-20T12:05:00Z")).unwrap();
+        drop(state);
 
-        let mut state = State::load(&path, TimeDelta::hours(1)).unwrap();
+        let mut state = load(&path, "2026-11-20T13:00:00Z");
         assert!(
             state.wants(&broken),
             "retried although older than the look-back"
@@ -340,11 +448,95 @@ mod tests {
         assert!(state.was_alerted(&alerted));
         assert!(!state.was_alerted(&fingerprint("root-usage", "event-2")));
         assert_eq!(state.earliest_needed(), Some(at("2026-11-20T08:00:00Z")));
-        state.advance([&broken], []);
+        state.advance([&broken], [], true);
         state.save(at("2026-12-25T00:00:00Z")).unwrap();
-        let state = State::load(&path, TimeDelta::hours(1)).unwrap();
+        drop(state);
+        let state = load(&path, "2026-12-25T00:00:00Z");
         assert!(!state.wants(&broken));
         assert!(!state.was_alerted(&alerted), "forgotten after 30 days");
+    }
+
+    #[test]
+    fn regression_a_future_dated_object_does_not_poison_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut state = load(&path, "2026-11-20T12:00:00Z");
+        let planted = object(&format!("{K}20991231T2359Z_planted.json.gz"));
+        state.advance([&file("20261120T1155Z"), &planted], [], true);
+        state.save(at("2026-11-20T12:00:00Z")).unwrap();
+        drop(state);
+        let state = load(&path, "2026-11-20T13:00:00Z");
+        assert!(
+            state.wants(&file("20261120T1255Z")),
+            "a real file after the planted one is read"
+        );
+        // A state poisoned before this fix is not trusted past the run's clock either.
+        drop(state);
+        let poisoned = fs::read_to_string(&path)
+            .unwrap()
+            .replace("2026-11-20T12:15:00Z", "2099-12-31T23:59:00Z");
+        assert!(poisoned.contains("2099"), "{poisoned}");
+        fs::write(&path, poisoned).unwrap();
+        let state = load(&path, "2026-11-20T13:00:00Z");
+        assert!(state.wants(&file("20261120T1255Z")));
+    }
+
+    #[test]
+    fn regression_objects_that_fail_long_after_delivery_are_still_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        // A backfill: the object was delivered three weeks before the run that fails on it.
+        let mut state = load(&path, "2026-12-10T00:00:00Z");
+        let broken = file("20261120T0800Z");
+        state.advance([&file("20261120T1200Z")], [&broken], true);
+        assert_eq!(
+            state.save(at("2026-12-10T00:00:00Z")).unwrap(),
+            Vec::<String>::new()
+        );
+        drop(state);
+        let mut state = load(&path, "2026-12-11T00:00:00Z");
+        assert!(
+            state.wants(&broken),
+            "still to retry the day after it failed"
+        );
+        assert_eq!(state.earliest_needed(), Some(at("2026-11-20T08:00:00Z")));
+        // Failing again does not restart the week; after a week it is given up, and said.
+        state.advance([], [&broken], true);
+        assert_eq!(
+            state.save(at("2026-12-18T00:00:00Z")).unwrap(),
+            std::slice::from_ref(&broken.name)
+        );
+    }
+
+    #[test]
+    fn regression_an_incomplete_listing_moves_no_watermark() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut state = load(&path, "2026-11-20T12:00:00Z");
+        state.advance([&file("20261120T1155Z")], [], false);
+        state.save(at("2026-11-20T12:00:00Z")).unwrap();
+        drop(state);
+        let state = load(&path, "2026-11-20T12:10:00Z");
+        assert!(
+            state.wants(&file("20261120T0500Z")),
+            "an object in a folder that could not be listed is read next time"
+        );
+    }
+
+    #[test]
+    fn regression_two_runs_on_one_state_file_do_not_both_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let first = load(&path, "2026-11-20T12:00:00Z");
+        let second = lock_waiting(&path, std::time::Duration::ZERO).unwrap_err();
+        assert!(
+            second
+                .to_string()
+                .contains("is in use by another trailscan run"),
+            "{second}"
+        );
+        drop(first);
+        assert!(lock_waiting(&path, std::time::Duration::ZERO).is_ok());
     }
 
     #[test]
@@ -355,20 +547,44 @@ mod tests {
             ("{not json", "is not a trailscan state file"),
             ("{\"prefixes\":{}}", "no \"version\" field"),
             (
+                "{\"version\":\"1\"}",
+                "\"version\" is \"1\", not a whole number",
+            ),
+            (
+                "{\"version\":1.0}",
+                "\"version\" is 1.0, not a whole number",
+            ),
+            (
                 "{\"version\":99,\"prefixes\":{},\"alerted\":{}}",
                 "has version 99",
             ),
             (
-                "{\"version\":1,\"prefixes\":{},\"alerted\":{},\"extra\":1}",
+                "{\"version\":2,\"prefixes\":{},\"alerted\":{},\"extra\":1}",
                 "unknown field",
             ),
         ] {
             fs::write(&path, text).unwrap();
-            let error = State::load(&path, TimeDelta::hours(1))
+            let error = State::load(&path, TimeDelta::hours(1), at("2026-11-20T00:00:00Z"))
                 .unwrap_err()
                 .to_string();
             assert!(error.contains(expected), "{error}");
             assert_eq!(fs::read_to_string(&path).unwrap(), text);
         }
+    }
+
+    #[test]
+    fn regression_unreadable_alert_times_are_kept_not_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let alerted = fingerprint("root-usage", "e");
+        let text = format!(
+            "{{\"version\":1,\"prefixes\":{{}},\"alerted\":{{\"{alerted}\":\"yesterday\"}}}}"
+        );
+        fs::write(&path, text).unwrap();
+        let mut state = load(&path, "2026-11-20T00:00:00Z");
+        assert!(state.was_alerted(&alerted));
+        state.save(at("2026-11-20T00:00:00Z")).unwrap();
+        drop(state);
+        assert!(load(&path, "2026-11-21T00:00:00Z").was_alerted(&alerted));
     }
 }

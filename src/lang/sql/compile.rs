@@ -41,8 +41,19 @@ pub const STAR_COLUMNS: &[&str] = &[
     "tlsDetails",
 ];
 
+/// How deep an expression may be: its operators and parentheses, counted together. Plans
+/// are compiled and evaluated recursively; a query deeper than this (a generated chain of
+/// 8,000 `OR`s, say) is refused rather than risking the stack.
+pub const MAX_DEPTH: usize = 500;
+
 pub fn compile(sql: &str) -> Result<Plan, CompileError> {
-    let statements = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| {
+    check_depth(sql)?;
+    let dialect = GenericDialect {};
+    let parsed = Parser::new(&dialect)
+        .with_recursion_limit(MAX_DEPTH + 10)
+        .try_with_sql(sql)
+        .and_then(|mut parser| parser.parse_statements());
+    let statements = parsed.map_err(|e| {
         let text = e.to_string();
         let (line, column) = position_in_message(&text);
         let message = text.trim_start_matches("sql parser error: ").to_owned();
@@ -72,6 +83,56 @@ pub fn compile(sql: &str) -> Result<Plan, CompileError> {
         return Err(error_at(statement, "only SELECT statements are supported"));
     };
     Compiler::default().query(query)
+}
+
+/// Refuses SQL whose expressions could nest deeper than `MAX_DEPTH`: the operators and the
+/// deepest parentheses, counted on the tokens before anything is built.
+fn check_depth(sql: &str) -> Result<(), CompileError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else {
+        // The parser says what is wrong with the text, and where.
+        return Ok(());
+    };
+    let (mut operators, mut open, mut deepest) = (0usize, 0usize, 0usize);
+    for token in &tokens {
+        match &token.token {
+            Token::LParen => {
+                open += 1;
+                deepest = deepest.max(open);
+            }
+            Token::RParen => open = open.saturating_sub(1),
+            Token::Word(word)
+                if matches!(word.keyword, Keyword::AND | Keyword::OR | Keyword::NOT) =>
+            {
+                operators += 1
+            }
+            Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::Mod
+            | Token::Eq
+            | Token::DoubleEq
+            | Token::Neq
+            | Token::Lt
+            | Token::Gt
+            | Token::LtEq
+            | Token::GtEq
+            | Token::StringConcat => operators += 1,
+            _ => {}
+        }
+        if operators + deepest > MAX_DEPTH {
+            return Err(CompileError {
+                line: token.span.start.line,
+                column: token.span.start.column,
+                message: format!(
+                    "the query is too deep: more than {MAX_DEPTH} operators and parentheses (write a long list of alternatives as IN (…))"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// sqlparser writes positions as "Line: 3, Column: 14" inside its messages.
@@ -225,10 +286,16 @@ impl Compiler {
                 args: None,
                 ..
             } => {
-                if let Some(last) = name.0.last() {
-                    self.table_names
-                        .push(last.to_string().trim_matches('"').to_lowercase());
+                let table = (name.0.last())
+                    .map(|last| last.to_string().trim_matches('"').to_lowercase())
+                    .unwrap_or_default();
+                if table != "cloudtrail_logs" {
+                    return Err(error_at(
+                        name,
+                        format!("FROM {name}: the table is cloudtrail_logs (as in Athena)"),
+                    ));
                 }
+                self.table_names.push(table);
                 if let Some(alias) = alias {
                     self.table_names.push(alias.name.value.to_lowercase());
                 }

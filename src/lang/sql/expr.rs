@@ -1,5 +1,7 @@
 //! SQL expressions compiled into plan expressions: operators, LIKE, IN, functions, aggregates, literals.
 
+use std::sync::Arc;
+
 use sqlparser::ast::{
     self, BinaryOperator, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments,
     SelectItem, UnaryOperator,
@@ -112,14 +114,24 @@ impl Compiler {
                 expr: inner,
                 list,
                 negated,
-            } => Expr::InList {
-                expr: Box::new(self.expr(inner, scope)?),
-                list: list
-                    .iter()
+            } => {
+                let list: Vec<Expr> = (list.iter())
                     .map(|e| self.expr(e, scope))
-                    .collect::<Result<_, _>>()?,
-                negated: *negated,
-            },
+                    .collect::<Result<_, _>>()?;
+                let texts = (list.iter())
+                    .map(|item| match item {
+                        Expr::Literal(Value::Str(text)) => Some(text.to_string()),
+                        _ => None,
+                    })
+                    .collect::<Option<foldhash::HashSet<String>>>()
+                    .map(Arc::new);
+                Expr::InList {
+                    expr: Box::new(self.expr(inner, scope)?),
+                    list,
+                    negated: *negated,
+                    texts,
+                }
+            }
             E::Between {
                 expr: inner,
                 negated,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::types::EncodingType;
 use chrono::{Duration as Days, NaiveDate, Utc};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -35,6 +36,14 @@ pub(super) struct Lister {
     pub(super) counters: Arc<Counters>,
     pub(super) limit: Arc<Semaphore>,
     pub(super) connection: Connection,
+    /// The accounts and regions the walk found, whether the filter keeps them or not.
+    pub(super) seen: Arc<std::sync::Mutex<Seen>>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Seen {
+    pub(super) accounts: BTreeSet<String>,
+    pub(super) regions: BTreeSet<String>,
 }
 
 /// Where in the layout a prefix points.
@@ -100,6 +109,9 @@ impl Lister {
                     let mut children = Vec::new();
                     for folder in folders {
                         let name = last_segment(&folder);
+                        if is_account(name) {
+                            self.saw(|seen| seen.accounts.insert(name.to_owned()));
+                        }
                         if level == Level::Root && name.starts_with("o-") {
                             children.push((folder, Level::Organization));
                         } else if is_account(name)
@@ -121,6 +133,7 @@ impl Lister {
                         .into_iter()
                         .filter(|f| {
                             let region = last_segment(f);
+                            self.saw(|seen| seen.regions.insert(region.to_owned()));
                             self.filter.regions.is_empty()
                                 || self.filter.regions.iter().any(|r| r == region)
                         })
@@ -147,6 +160,15 @@ impl Lister {
                 }
             }
         })
+    }
+
+    fn saw(&self, note: impl FnOnce(&mut Seen) -> bool) {
+        note(
+            &mut self
+                .seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
     }
 
     /// Walks sibling prefixes concurrently (accounts, regions), each under the semaphore.
@@ -192,11 +214,14 @@ impl Lister {
         let mut token: Option<String> = None;
         loop {
             self.counters.list_requests.fetch_add(1, Ordering::Relaxed);
+            // URL-encoded, so that a key holding a character XML cannot carry (ESC, say)
+            // does not make the whole listing unreadable.
             let mut request = self
                 .client
                 .list_objects_v2()
                 .bucket(&self.bucket)
-                .prefix(prefix);
+                .prefix(prefix)
+                .encoding_type(EncodingType::Url);
             if delimited {
                 request = request.delimiter("/");
             }
@@ -205,19 +230,25 @@ impl Lister {
                 .send()
                 .await
                 .map_err(|e| describe(&e, Action::List, &self.bucket, &self.connection))?;
+            // A server that ignores the request answers raw keys, and says nothing.
+            let encoded = page.encoding_type() == Some(&EncodingType::Url);
+            let decoded = |text: &str| match encoded {
+                true => url_decoded(text),
+                false => text.to_owned(),
+            };
             folders.extend(
                 page.common_prefixes()
                     .iter()
-                    .filter_map(|p| p.prefix().map(str::to_owned)),
+                    .filter_map(|p| p.prefix().map(decoded)),
             );
             self.counters
                 .keys_listed
                 .fetch_add(page.contents().len() as u64, Ordering::Relaxed);
             for object in page.contents() {
-                if let Some(key) = object.key()
+                if let Some(key) = object.key().map(decoded)
                     && !key.ends_with('/')
                 {
-                    objects.push((key.to_owned(), object.size().unwrap_or(0).max(0) as u64));
+                    objects.push((key, object.size().unwrap_or(0).max(0) as u64));
                 }
             }
             match page.next_continuation_token() {
@@ -227,6 +258,27 @@ impl Lister {
         }
         Ok((folders.into_iter().collect(), objects))
     }
+}
+
+/// A key or prefix S3 URL-encoded in a listing (`encoding-type=url`): `%XX` is a byte and
+/// `+` a space (a `+` in the key is `%2B`). Bytes that do not make UTF-8 leave it encoded.
+fn url_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) => {
+                out.push((high * 16 + low) as u8);
+                i += 2;
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
 fn normalise(prefix: &str) -> String {
@@ -310,6 +362,14 @@ mod tests {
             level_of("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/"),
             Level::Region
         );
+    }
+
+    #[test]
+    fn url_encoded_keys_are_decoded() {
+        assert_eq!(url_decoded("a+b%2Bc%25d%1B%ED%95%9C"), "a b+c%d\u{1b}한");
+        assert_eq!(url_decoded("100%"), "100%", "a lone % stays");
+        assert_eq!(url_decoded("%zz%4"), "%zz%4");
+        assert_eq!(url_decoded("%FF"), "%FF", "not UTF-8: left as it came");
     }
 
     #[test]

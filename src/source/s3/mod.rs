@@ -9,7 +9,7 @@
 mod errors;
 mod lister;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use super::layout::KeyLayout;
 use super::object::{
-    Fetches, Filter, ListError, Location, OpenError, ReadError, Remote, Source, SourceObject,
+    Fetches, Filter, Found, ListError, Location, OpenError, ReadError, Remote, Source, SourceObject,
 };
 use crate::aws::{self, Connection};
 use crate::results::Transfer;
@@ -40,7 +40,7 @@ struct S3 {
 pub fn open(rest: &str, remote: &Remote) -> Result<Box<dyn Source>, OpenError> {
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
-        return Err(OpenError::NoBucket(rest.to_owned()));
+        return Err(OpenError::NoBucket);
     }
     let runtime = aws::runtime("trailscan-s3")?;
     let client = runtime.block_on(build_client(&remote.connection));
@@ -55,7 +55,7 @@ pub fn open(rest: &str, remote: &Remote) -> Result<Box<dyn Source>, OpenError> {
 }
 
 impl Source for S3 {
-    fn list(&self, filter: &Filter, found: &mut Vec<SourceObject>, errors: &mut Vec<ListError>) {
+    fn list(&self, filter: &Filter, found: &mut Found) {
         let lister = Lister {
             client: self.client.clone(),
             bucket: self.bucket.clone(),
@@ -63,20 +63,43 @@ impl Source for S3 {
             counters: Arc::clone(&self.counters),
             limit: Arc::new(Semaphore::new(self.remote.concurrency.max(1))),
             connection: self.remote.connection.clone(),
+            seen: Arc::default(),
         };
         let bucket = &self.bucket;
         match self.runtime.block_on(lister.plan(self.prefix.clone())) {
-            Ok(keys) => found.extend(keys.into_iter().map(|(key, size)| SourceObject {
-                name: format!("s3://{bucket}/{key}"),
-                layout: KeyLayout::parse(&key),
-                location: Location::Key { key, size },
-                source: 0,
-            })),
-            Err(reason) => errors.push(ListError::Remote(
+            Ok(keys) => {
+                for (key, size) in keys {
+                    if self.remote.cache_dir.is_some()
+                        && cache_path(Path::new(""), bucket, &key).is_none()
+                    {
+                        found.warnings.push(format!(
+                            "s3://{bucket}/{key}: the key is not a safe file path (an empty, '.' or '..' part): read, but not kept in the cache"
+                        ));
+                    }
+                    let layout = KeyLayout::parse(&key);
+                    if let Some(layout) = &layout {
+                        found.accounts.extend(layout.account.clone());
+                        found.regions.extend(layout.region.clone());
+                    }
+                    found.objects.push(SourceObject {
+                        name: format!("s3://{bucket}/{key}"),
+                        layout,
+                        location: Location::Key { key, size },
+                        source: 0,
+                    });
+                }
+            }
+            Err(reason) => found.errors.push(ListError::Remote(
                 format!("s3://{bucket}/{}", self.prefix),
                 reason,
             )),
         }
+        let seen = lister
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        found.accounts.extend(seen.accounts.iter().cloned());
+        found.regions.extend(seen.regions.iter().cloned());
     }
 
     fn read(&self, object: &SourceObject) -> Result<Vec<u8>, ReadError> {
@@ -181,7 +204,7 @@ impl Download {
     /// (and then into the cache).
     async fn fetch(&self, key: &str, size: u64) -> Result<Vec<u8>, ReadError> {
         let (bucket, counters) = (&self.bucket, &self.counters);
-        let cached = self.cache.as_ref().map(|dir| dir.join(bucket).join(key));
+        let cached = (self.cache.as_ref()).and_then(|dir| cache_path(dir, bucket, key));
         if let Some(path) = &cached
             && std::fs::metadata(path).is_ok_and(|m| m.len() == size)
         {
@@ -212,6 +235,22 @@ impl Download {
     }
 }
 
+/// Where the cache keeps `key` of `bucket`: `dir/<bucket>/<key>`, built part by part. A key
+/// is written by whoever can write to the bucket: one with a part that is empty, `.` or
+/// `..` (which could reach outside `dir`), or that holds a NUL, has no place in the cache.
+fn cache_path(dir: &Path, bucket: &str, key: &str) -> Option<PathBuf> {
+    let mut path = dir.join(safe_part(bucket)?);
+    for part in key.split('/') {
+        path.push(safe_part(part)?);
+    }
+    Some(path)
+}
+
+fn safe_part(part: &str) -> Option<&str> {
+    let unsafe_part = part.is_empty() || part == "." || part == ".." || part.contains('\0');
+    (!unsafe_part).then_some(part)
+}
+
 /// Writes a cache entry whole or not at all: a temporary file renamed into place.
 fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
@@ -223,4 +262,31 @@ fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let temporary = parent.join(format!(".{name}.partial"));
     std::fs::write(&temporary, bytes)?;
     std::fs::rename(&temporary, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_that_could_leave_the_cache_has_no_place_in_it() {
+        let dir = Path::new("/cache");
+        let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/f.json.gz";
+        assert_eq!(
+            cache_path(dir, "b", key),
+            Some(PathBuf::from(format!("/cache/b/{key}")))
+        );
+        for key in [
+            "AWSLogs/1/CloudTrail/us-east-1/2026/11/20/../../../../../../../../../escape/evil.sh",
+            "../x",
+            "a/./b",
+            "a//b",
+            "/absolute",
+            "a/b/",
+            "nul\0byte",
+        ] {
+            assert_eq!(cache_path(dir, "b", key), None, "{key:?}");
+        }
+        assert_eq!(cache_path(dir, "..", "k"), None);
+    }
 }
