@@ -8,13 +8,15 @@
 # missing, times every tool with hyperfine on 2 threads, measures peak RSS with GNU time,
 # checks that every tool returns the same number of failed-logins rows, runs trailscan again
 # on a corpus four times larger (hard links) to show that memory stays flat, times the
-# ratios with targets again in alternating runs, and writes BENCHMARKS.md.
+# ratios with targets again in alternating runs, and writes BENCHMARKS.md. The audit runs once
+# more with SigmaHQ's CloudTrail rules loaded (--rules, from ../shared/data beside the repository).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 records=${1:-800000}
 corpus=target/bench-corpus-$records
 big=target/bench-corpus-$records-x4
+sigma=../shared/data/third_party/sigma_aws_cloudtrail/rules
 out=BENCHMARKS.md
 
 need() { command -v "$1" >/dev/null || { echo "installing $1"; apt-get install -y "$1" >/dev/null; }; }
@@ -47,19 +49,24 @@ declare -A commands=(
     [decompress]="$inflate $corpus --threads 2 > /dev/null"
     [failed-logins]="$bin failed-logins $corpus --threads 2 --format jsonl > /dev/null"
     [audit]="$bin audit $corpus --threads 2 --format jsonl > /dev/null"
+    [audit-html]="$bin audit $corpus --threads 2 --format html --output target/bench-report.html"
+    # One rule of SigmaHQ's does not compile: the warning saying so goes to /dev/null.
+    [audit-sigma]="$bin audit $corpus --threads 2 --format jsonl --rules $sigma > /dev/null 2>&1"
     [most-rows]="$bin athena-policy-and-role-events $corpus --threads 2 --format jsonl > /dev/null"
     [duckdb]="target/bench-venv/bin/python benches/duckdb_failed_logins.py $corpus > /dev/null"
     [jq]="find $corpus -name '*.gz' -print0 | xargs -0 -P 2 -n 64 sh -c 'zcat \"\$@\" | jq -c \"\$JQ_FILTER\"' _ > /dev/null"
 )
-order=(zcat decompress failed-logins most-rows audit duckdb jq)
+order=(zcat decompress failed-logins most-rows audit audit-html duckdb jq audit-sigma)
 labels=(
     [0]="zcat, 2 processes (decompression only)"
     [1]="trailscan's inflate path only (benches/inflate.rs)"
     [2]="trailscan failed-logins"
     [3]="trailscan athena-policy-and-role-events (the query with the most rows)"
     [4]="trailscan audit (all queries, one pass)"
-    [5]="DuckDB read_json_auto + unnest(Records)"
-    [6]="jq, 2 processes"
+    [5]="trailscan audit --format html (the page's counts in the same pass)"
+    [6]="DuckDB read_json_auto + unnest(Records)"
+    [7]="jq, 2 processes"
+    [8]="trailscan audit --rules (and the SigmaHQ CloudTrail rules that compile, same pass)"
 )
 
 # Same answer from everyone, or the timings mean nothing.
@@ -89,13 +96,15 @@ peak_big_audit=$(rss "$bin audit $big --threads 2 --format jsonl > /dev/null")
 
 # hyperfine times one command after the other, and this machine's load drifts in between:
 # the ratios with targets are also taken from runs that alternate, command by command.
-python3 - "$bin" "$corpus" "$inflate" > target/bench-alternating.json <<'PY'
+python3 - "$bin" "$corpus" "$inflate" "$sigma" > target/bench-alternating.json <<'PY'
 import json, statistics, subprocess, sys, time
-bin, corpus, inflate = sys.argv[1:]
+bin, corpus, inflate, sigma = sys.argv[1:]
 commands = {
     "decompress": [inflate, corpus, "--threads", "2"],
     "failed-logins": [bin, "failed-logins", corpus, "--threads", "2", "--format", "jsonl"],
     "audit": [bin, "audit", corpus, "--threads", "2", "--format", "jsonl"],
+    "audit-html": [bin, "audit", corpus, "--threads", "2", "--format", "html", "--output", "target/bench-report.html"],
+    "audit-sigma": [bin, "audit", corpus, "--threads", "2", "--format", "jsonl", "--rules", sigma],
 }
 times = {name: [] for name in commands}
 for _ in range(11):
@@ -107,14 +116,15 @@ print(json.dumps({name: statistics.median(runs) for name, runs in times.items()}
 PY
 
 python3 - "$out" "$raw_bytes" "$records" "$files" "$rows_trailscan" \
-    "${peak[zcat]}" "${peak[decompress]}" "${peak[failed-logins]}" "${peak[most-rows]}" "${peak[audit]}" "${peak[duckdb]}" "${peak[jq]}" \
+    "${peak[zcat]}" "${peak[decompress]}" "${peak[failed-logins]}" "${peak[most-rows]}" "${peak[audit]}" "${peak[audit-html]}" "${peak[duckdb]}" "${peak[jq]}" "${peak[audit-sigma]}" \
     "$peak_big_failed" "$peak_big_audit" "${labels[@]}" <<'PY'
-import json, platform, subprocess, sys
+import json, os, platform, subprocess, sys
 (out, raw, records, files, rows, *rest) = sys.argv[1:]
-names = ["zcat", "decompress", "failed-logins", "most-rows", "audit", "duckdb", "jq"]
-peaks = dict(zip(names, map(int, rest[:7])))
-big_failed, big_audit = int(rest[7]), int(rest[8])
-labels = rest[9:]
+names = ["zcat", "decompress", "failed-logins", "most-rows", "audit", "audit-html", "duckdb", "jq", "audit-sigma"]
+peaks = dict(zip(names, map(int, rest[:9])))
+big_failed, big_audit = int(rest[9]), int(rest[10])
+labels = rest[11:]
+report_bytes = os.path.getsize("target/bench-report.html")
 raw, records = int(raw), int(records)
 results = {r["command"]: r for r in json.load(open("target/bench-hyperfine.json"))["results"]}
 median = {name: results[name]["median"] for name in results}
@@ -146,10 +156,17 @@ lines += [
     f"| trailscan failed-logins / zcat | {median['failed-logins'] / median['zcat']:.2f}x | |",
     f"| trailscan audit / failed-logins | {median['audit'] / median['failed-logins']:.2f}x | at most 1.2x |",
     f"| trailscan audit / athena-policy-and-role-events | {median['audit'] / median['most-rows']:.2f}x | |",
+    f"| trailscan audit, --format html / --format jsonl | {median['audit-html'] / median['audit']:.2f}x | little more |",
+    f"| trailscan audit, --format html / --format jsonl, alternating runs | {alternating['audit-html'] / alternating['audit']:.2f}x | little more |",
+    f"| the audit's HTML page (tables capped at 50 rows a query) | {report_bytes / 1e6:.2f} MB | a few MB |",
     f"| trailscan failed-logins / trailscan decompress, alternating runs (median of 11 each) | {alternating['failed-logins'] / alternating['decompress']:.2f}x | at most 1.5x |",
     f"| trailscan audit / failed-logins, alternating runs | {alternating['audit'] / alternating['failed-logins']:.2f}x | at most 1.2x |",
     f"| peak RSS, failed-logins: corpus / 4x corpus | {peaks['failed-logins'] / 1024:.0f} MB / {big_failed / 1024:.0f} MB | at most 150 MB, flat |",
     f"| peak RSS, audit: corpus / 4x corpus | {peaks['audit'] / 1024:.0f} MB / {big_audit / 1024:.0f} MB | at most 150 MB, flat |",
+    f"| trailscan audit --rules SigmaHQ / failed-logins | {median['audit-sigma'] / median['failed-logins']:.2f}x | at most 2x |",
+    f"| trailscan audit --rules SigmaHQ / failed-logins, alternating runs | {alternating['audit-sigma'] / alternating['failed-logins']:.2f}x | at most 2x |",
+    f"| trailscan audit --rules SigmaHQ, events/s (as Suzaku reports it) | {records / median['audit-sigma']:,.0f} | |",
+    f"| peak RSS, audit --rules SigmaHQ | {peaks['audit-sigma'] / 1024:.0f} MB | at most 150 MB |",
     "",
 ]
 open(out, "w").write("\n".join(lines))

@@ -4,6 +4,8 @@
 -- description: Changes to the organization: accounts created, invited, moved or removed, OUs and service control policies changed.
 -- references: CIS AWS Foundations 4.15 (3.15 in v1.x); ATT&CK T1484
 -- runbook: Organization changes come from the management account and are rare: confirm each with the cloud platform team; a detached SCP or an account leaving is urgent.
+-- tactics: defense-evasion, privilege-escalation
+-- techniques: T1484
 SELECT eventTime, recipientAccountId AS account, awsRegion, eventName,
        userIdentity.arn AS principal, sourceIPAddress, errorCode
 FROM cloudtrail_logs

@@ -47,7 +47,13 @@ pub async fn load(connection: &Connection) -> SdkConfig {
                 .build(),
         );
     if let Some(profile) = &connection.profile {
-        loader = loader.profile_name(profile);
+        // The profile named is the one used: environment keys do not win over it.
+        let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name(profile)
+            .build();
+        loader = loader
+            .profile_name(profile)
+            .credentials_provider(credentials);
     }
     if let Some(region) = &connection.region {
         loader = loader.region(Region::new(region.clone()));
@@ -92,4 +98,69 @@ fn chain<'e>(
     error: &'e (dyn std::error::Error + 'static),
 ) -> impl Iterator<Item = &'e (dyn std::error::Error + 'static)> {
     std::iter::successors(Some(error), |e| e.source())
+}
+
+/// Whether the shared config or credentials file (`AWS_CONFIG_FILE`,
+/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and `~/.aws/credentials`) has a
+/// profile called `name`.
+pub fn has_profile(name: &str) -> bool {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file = |variable: &str, default: &str| {
+        std::env::var_os(variable)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+    };
+    let sections = |path: Option<std::path::PathBuf>| -> Vec<String> {
+        let text = path
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        (text.lines())
+            .filter_map(|line| line.trim().strip_prefix('[')?.strip_suffix(']'))
+            .map(|section| section.trim().to_owned())
+            .collect()
+    };
+    let config = sections(file("AWS_CONFIG_FILE", "config"));
+    let credentials = sections(file("AWS_SHARED_CREDENTIALS_FILE", "credentials"));
+    let in_config = |section: &String| {
+        section == name && name == "default"
+            || section
+                .strip_prefix("profile")
+                .is_some_and(|rest| rest.trim() == name)
+    };
+    config.iter().any(in_config) || credentials.iter().any(|s| s == name)
+}
+
+/// Whether `url` can be an endpoint: `http://` or `https://`, then a host.
+pub fn is_endpoint(url: &str) -> bool {
+    let rest = (url.strip_prefix("http://")).or_else(|| url.strip_prefix("https://"));
+    rest.is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && !host.starts_with(':') && !rest.contains(char::is_whitespace)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_urls_with_a_host() {
+        for good in [
+            "http://127.0.0.1:9000",
+            "https://s3.example.com/",
+            "http://minio",
+        ] {
+            assert!(is_endpoint(good), "{good}");
+        }
+        for bad in [
+            "127.0.0.1:9000",
+            "http://",
+            "http://:9000",
+            "ftp://x",
+            "http://a b",
+            "",
+        ] {
+            assert!(!is_endpoint(bad), "{bad}");
+        }
+    }
 }

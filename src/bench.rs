@@ -18,7 +18,7 @@ pub fn inflated_len(raw: Vec<u8>) -> usize {
 
 /// Decodes a `Records` document building every event whole; the number of events.
 pub fn parse_everything(json: Vec<u8>) -> u64 {
-    decode::decode(json, &Projection::everything(), |record| {
+    decode::decode(json, &Projection::everything(), u64::MAX, |record| {
         std::hint::black_box(record);
     })
     .map_or(0, |d| d.events)
@@ -46,7 +46,7 @@ impl Queries {
 
     /// Decodes `json` keeping what the queries need; the number of events.
     pub fn parse(&self, json: Vec<u8>) -> u64 {
-        decode::decode(json, &self.projection, |record| {
+        decode::decode(json, &self.projection, u64::MAX, |record| {
             std::hint::black_box(record);
         })
         .map_or(0, |d| d.events)
@@ -56,7 +56,7 @@ impl Queries {
     pub fn evaluate(&self, json: Vec<u8>) -> u32 {
         let mut accumulators = self.set.accumulators();
         let mut index = 0;
-        let _ = decode::decode(json, &self.projection, |record| {
+        let _ = decode::decode(json, &self.projection, u64::MAX, |record| {
             self.set.accumulate(&mut accumulators, record, (0, index));
             index += 1;
         });

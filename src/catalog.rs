@@ -1,4 +1,4 @@
-//! The query catalogue: built-in query files embedded at build time, plus the user's folder.
+//! The query catalogue: built-in query files embedded at build time, plus the user's folders of queries and rules.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,11 +14,26 @@ include!(concat!(env!("OUT_DIR"), "/builtin_queries.rs"));
 #[derive(Debug, Clone)]
 pub struct Catalog {
     queries: Vec<Arc<Query>>,
+    /// The problems of the rule files that did not load (the others did).
+    pub rejected: Vec<LintError>,
+    /// Rule files left out because they are for another log source.
+    pub skipped: Vec<LintError>,
 }
 
 impl Catalog {
     /// The built-in queries, replaced or extended by the query files in `user_dir`.
     pub fn load(user_dir: Option<&Path>) -> Result<Catalog, Vec<LintError>> {
+        Catalog::load_with_rules(user_dir, &[])
+    }
+
+    /// The built-in queries, replaced or extended by the query files in `user_dir`, then
+    /// by the rules in `rules_dirs`. A query that does not compile stops the load; a rule
+    /// does not: it is `rejected` (third-party rules are taken as they come, and one that
+    /// trailscan cannot run must not stop the others), or `skipped` for another log source.
+    pub fn load_with_rules(
+        user_dir: Option<&Path>,
+        rules_dirs: &[PathBuf],
+    ) -> Result<Catalog, Vec<LintError>> {
         let mut errors = Vec::new();
         let mut queries = Vec::new();
         for result in builtin() {
@@ -41,9 +56,26 @@ impl Catalog {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let (mut rejected, mut skipped) = (Vec::new(), Vec::new());
+        for dir in rules_dirs {
+            for result in load_dir(dir)? {
+                match result {
+                    Ok(query) => {
+                        queries.retain(|q: &Query| q.name() != query.name());
+                        queries.push(query);
+                    }
+                    Err(problems) if problems.iter().all(lang::sigma::is_skipped) => {
+                        skipped.extend(problems)
+                    }
+                    Err(problems) => rejected.extend(problems),
+                }
+            }
+        }
         queries.sort_by(|a, b| a.name().cmp(b.name()));
         Ok(Catalog {
             queries: queries.into_iter().map(Arc::new).collect(),
+            rejected,
+            skipped,
         })
     }
 
@@ -53,6 +85,15 @@ impl Catalog {
 
     pub fn get(&self, name: &str) -> Option<&Arc<Query>> {
         self.queries.iter().find(|q| q.name() == name)
+    }
+
+    /// The query called `name`, or the rule whose id it is.
+    pub fn find(&self, name_or_id: &str) -> Option<&Arc<Query>> {
+        self.get(name_or_id).or_else(|| {
+            (self.queries.iter()).find(|q| {
+                (q.meta.details.iter()).any(|(label, value)| label == "id" && value == name_or_id)
+            })
+        })
     }
 }
 

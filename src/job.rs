@@ -1,6 +1,9 @@
 //! What a scan computes: the audit, one query, ad-hoc SQL, or an analysis, over its query set.
 
+use std::borrow::Cow;
+
 use crate::analysis::{Analysis, Inputs};
+use crate::output::html::Dashboard;
 use crate::output::{Format, Mode, OwnFormat};
 use crate::query::QuerySet;
 use crate::results::ResultSet;
@@ -21,6 +24,9 @@ pub enum JobKind {
 pub struct Job {
     pub queries: QuerySet,
     pub kind: JobKind,
+    /// What the HTML report counts (`--format html`): its queries are evaluated in the same
+    /// pass (`scanned`), and their rows are never findings.
+    pub dashboard: Option<Dashboard>,
 }
 
 impl Job {
@@ -36,12 +42,29 @@ impl Job {
         !matches!(self.kind, JobKind::AdHoc)
     }
 
-    /// What is reported: the queries' results, or an analysis's findings made from them.
-    pub fn finish(&self, results: Vec<ResultSet>) -> Vec<ResultSet> {
-        match &self.kind {
+    /// The queries a scan evaluates: the job's, then the dashboard's when there is one.
+    pub fn scanned(&self) -> Cow<'_, QuerySet> {
+        match &self.dashboard {
+            Some(dashboard) => Cow::Owned(self.queries.clone().with(dashboard.queries())),
+            None => Cow::Borrowed(&self.queries),
+        }
+    }
+
+    /// What is reported from the results of `scanned`: the queries' results, or an
+    /// analysis's findings made from them; and apart, what the dashboard's queries counted.
+    pub fn finish(&self, mut results: Vec<ResultSet>) -> (Vec<ResultSet>, Vec<ResultSet>) {
+        let counted = match &self.dashboard {
+            Some(dashboard) => {
+                let at = results.len().saturating_sub(dashboard.queries().len());
+                results.split_off(at)
+            }
+            None => Vec::new(),
+        };
+        let reported = match &self.kind {
             JobKind::Analysis(analysis) => analysis.finish(Inputs::new(results)),
             _ => results,
-        }
+        };
+        (reported, counted)
     }
 
     /// The job's own printer for `format`, if it has one (an analysis's blocklist).

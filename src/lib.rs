@@ -4,6 +4,7 @@
 //! benchmarks reach the decoder and the query engine through `bench`.
 
 mod analysis;
+mod athena;
 mod aws;
 mod catalog;
 pub mod cli;
@@ -26,9 +27,13 @@ mod results;
 mod scan;
 mod source;
 mod state;
+mod verify;
 
 #[doc(hidden)]
 pub mod bench;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 
 use chrono::Utc;
 use clap::{CommandFactory, FromArgMatches};
@@ -38,6 +43,12 @@ use config::{Config, Task};
 pub use exit::Exit;
 
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    // Generated from the command-line definition alone: no settings, no configuration file.
+    match &cli.command {
+        Some(Command::Completions { shell }) => return commands::completions(*shell),
+        Some(Command::Man) => return commands::man_page(),
+        _ => {}
+    }
     let named = match &cli.command {
         Some(Command::Named(words)) => match parse_named(words) {
             Ok(named) => Some(named),
@@ -57,9 +68,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match task {
         Task::Scan(job) => pipeline::run(&config, &job),
         Task::ListQueries => commands::list_queries(&config),
-        Task::Show(name) => commands::show(&config, &name),
+        Task::Attack => commands::attack_matrix(&config),
+        Task::Show(name, sql) => commands::show(&config, &name, sql),
         Task::Lint(dir) => commands::lint(&config, dir.as_deref()),
         Task::AlertTest => commands::alert_test(&config),
+        Task::Verify { public_keys, audit } => verify::run(&config, &public_keys, audit.as_ref()),
+        Task::AthenaDdl(spec) => athena::ddl::run(&config, &spec),
+        Task::AthenaRun(job, spec) => athena::run::run(&config, &job, &spec),
     }
 }
 

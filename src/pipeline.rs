@@ -1,33 +1,46 @@
 //! A scan from end to end: list → scan → finish → only new → notify → print → commit.
 
 use std::collections::BTreeSet;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
 
+use anyhow::Context;
 use chrono::TimeDelta;
 
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::job::Job;
 use crate::notify::{self, Notifier, SendError};
-use crate::output::Report;
+use crate::output::html::Counted;
 use crate::output::sanitize::for_terminal;
+use crate::output::{Report, Scope};
 use crate::record::format_time;
 use crate::results::{self, ResultSet, Summary};
 use crate::scan::{self, ScanOutcome};
-use crate::source::Listing;
+use crate::source::{Filter, Listing, Sources};
 use crate::state::State;
 
 pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
+    run_over(config, job, &config.open_sources(), Sources::list)
+}
+
+/// A scan of the objects `list` gives from `sources` for the run's filter: the listing,
+/// or for `verify --then-audit` the log files that verified.
+pub fn run_over(
+    config: &Config,
+    job: &Job,
+    sources: &Sources,
+    list: impl FnOnce(&Sources, &Filter) -> Listing,
+) -> anyhow::Result<Exit> {
     let started = config.now;
     let mut state = config.state()?;
     let notifier = config.notifier(job)?;
-    let sources = config.open_sources();
 
     let mut filter = config.filter.clone();
     if filter.window.since.is_none() {
         filter.listing_since = state.as_ref().and_then(State::earliest_needed);
     }
-    let mut listing = sources.list(&filter);
+    let mut listing = list(sources, &filter);
     let nothing_listed = listing.objects.is_empty()
         && listing.skipped_digest + listing.skipped_insight + listing.pruned == 0;
     if nothing_listed && !listing.errors.is_empty() {
@@ -44,12 +57,14 @@ pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
     }
     let already_read = (listed - listing.objects.len()) as u64;
 
+    let queries = job.scanned();
     let outcome = config.in_pool(|| {
         scan::scan(
-            &sources,
+            sources,
             &listing.objects,
-            &job.queries,
+            &queries,
             &filter,
+            config.max_object_bytes,
             config.show_progress,
         )
     })?;
@@ -60,8 +75,16 @@ pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
     // An analysis reads its inputs whole: rows that could not be read back would make
     // findings of part of them.
     let scanned = outcome.results.clone();
-    let results = job.finish(outcome.results);
+    let (results, counted) = job.finish(outcome.results);
     results::read_back(&scanned)?;
+    let mut failed_queries = 0;
+    for result in scanned.iter().filter(|r| r.failed > 0) {
+        failed_queries += 1;
+        say(&format!(
+            "{}: {} integer operations failed (division by zero or overflow), which Athena refuses: those values are NULL",
+            result.meta.name, result.failed
+        ))?;
+    }
     // With a state, only what it has not seen is reported, alerted and counted as findings.
     let (results, already_reported) = match &state {
         Some(state) => state.only_new(results),
@@ -70,7 +93,11 @@ pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
     results::read_back(&results)?;
     let alerts = notify_all(config, job, notifier.as_deref(), &results, state.is_some())?;
 
-    let errors = listing.errors.len() + outcome.errors.len() + usize::from(empty_source);
+    let errors = listing.errors.len()
+        + outcome.errors.len()
+        + failed_queries
+        + usize::from(empty_source)
+        + usize::from(outcome.abandoned > 0);
     let summary = Summary {
         stats: outcome.stats,
         skipped_digest: listing.skipped_digest,
@@ -84,15 +111,26 @@ pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
         already_reported,
         alerts_sent: alerts.sent,
         alerts_failed: alerts.failed,
+        athena: None,
+    };
+    let scope = Scope {
+        sources: config.sources.clone(),
+        since: filter.window.since,
+        until: filter.window.until,
+        accounts: filter.accounts.clone(),
+        regions: filter.regions.clone(),
     };
     let report = Report {
         results: &results,
         summary: &summary,
         mode: job.mode(),
+        scope: &scope,
+        dashboard: (job.dashboard.as_ref()).map(|dashboard| Counted {
+            dashboard,
+            results: &counted,
+        }),
     };
-    config
-        .printer(job, BufWriter::new(io::stdout().lock()))
-        .print(&report)?;
+    print_report(config, job, &report)?;
     results::read_back(&results)?;
 
     if let Some(state) = state.as_mut().filter(|_| !config.dry_run()) {
@@ -126,6 +164,82 @@ pub fn run(config: &Config, job: &Job) -> anyhow::Result<Exit> {
     } else {
         Exit::Clean
     })
+}
+
+/// The end of a run whose rows were computed elsewhere (`athena run`): only what the state
+/// has not seen is reported and alerted, then printed, then the state saved, as a scan's.
+/// `summary.errors` counts what failed on the way (said already); `state` and `notifier`
+/// were made before the rows were asked for, so that a bad one stops the run first.
+pub fn deliver(
+    config: &Config,
+    job: &Job,
+    results: Vec<ResultSet>,
+    mut summary: Summary,
+    scope: Scope,
+    mut state: Option<State>,
+    notifier: Option<Box<dyn Notifier>>,
+) -> anyhow::Result<Exit> {
+    let started = config.now;
+    let (results, already_reported) = match &state {
+        Some(state) => state.only_new(results),
+        None => (results, 0),
+    };
+    let alerts = notify_all(config, job, notifier.as_deref(), &results, state.is_some())?;
+    summary.already_reported = already_reported;
+    summary.alerts_sent = alerts.sent;
+    summary.alerts_failed = alerts.failed;
+    let report = Report {
+        results: &results,
+        summary: &summary,
+        mode: job.mode(),
+        scope: &scope,
+        dashboard: None,
+    };
+    print_report(config, job, &report)?;
+    if let Some(state) = state.as_mut().filter(|_| !config.dry_run()) {
+        state.mark_alerted(&alerts.delivered, started);
+        state.save(started)?;
+    }
+    let findings = job.finds()
+        && (results.iter()).any(|r| !r.rows.is_empty() && r.meta.severity >= config.fail_on);
+    Ok(if summary.errors > 0 || alerts.failed > 0 {
+        Exit::Error
+    } else if findings {
+        Exit::Findings
+    } else {
+        Exit::Clean
+    })
+}
+
+/// Prints the report on stdout, or into `--output`: written beside the file and renamed over
+/// it once whole, so that a run that fails half-way leaves the last report as it was.
+fn print_report(config: &Config, job: &Job, report: &Report<'_>) -> anyhow::Result<()> {
+    let Some(path) = &config.output else {
+        let stdout = io::stdout();
+        let terminal = stdout.is_terminal();
+        return Ok(config
+            .printer(job, BufWriter::new(stdout.lock()), terminal)
+            .print(report)?);
+    };
+    let cannot = || format!("cannot write --output {}", path.display());
+    let folder = (path.parent())
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".trailscan-").suffix(".part");
+    // Made as any new file is (the umask applies), not private as temporary files are.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut file = builder.tempfile_in(folder).with_context(cannot)?;
+    config
+        .printer(job, BufWriter::new(file.as_file_mut()), false)
+        .print(report)
+        .with_context(cannot)?;
+    file.as_file().sync_all().with_context(cannot)?;
+    file.persist(path)
+        .map_err(|e| e.error)
+        .with_context(cannot)?;
+    Ok(())
 }
 
 /// Adds to the listing's warnings what its objects say of themselves: sources with nothing
@@ -172,6 +286,12 @@ fn report_problems(listing: &Listing, outcome: &ScanOutcome) -> io::Result<()> {
     }
     for error in &outcome.errors {
         say(&format!("{}: {}", error.object, error.reason))?;
+    }
+    if outcome.abandoned > 0 {
+        say(&format!(
+            "{} more objects not read: their source stopped answering (the errors above say how); a later run reads them",
+            outcome.abandoned
+        ))?;
     }
     Ok(())
 }

@@ -222,6 +222,12 @@ impl<'r, 'a> Record<'r, 'a> {
         Record { root }
     }
 
+    /// The event as compact JSON, its keys sorted.
+    #[cfg(feature = "fuzzing")]
+    pub fn to_json(&self) -> String {
+        to_json(self.root)
+    }
+
     /// Looks a path up: keys match case-insensitively (as Athena's columns do), and a
     /// string met on the way that holds JSON is parsed and descended into, because
     /// Athena stores `requestParameters` and `responseElements` as JSON strings.
@@ -233,6 +239,24 @@ impl<'r, 'a> Record<'r, 'a> {
     pub fn json_scalar(&self, path: &FieldPath) -> Value<'r> {
         let (value, is_container) = resolve(self.root, path.segments());
         json_scalar_text(value, is_container)
+    }
+
+    /// `json_extract` semantics: the value as JSON text (see `json_text`).
+    pub fn json(&self, path: &FieldPath) -> Value<'r> {
+        let (value, is_container) = resolve(self.root, path.segments());
+        json_text(value, is_container)
+    }
+
+    /// Whether `test` holds of one of the values at `path`, where a list met on the way
+    /// (and not indexed by the path) stands for each of its elements: Sigma's reading of
+    /// `requestParameters.containerDefinitions.command`, as Elasticsearch's. A path that
+    /// leads nowhere is tested as NULL.
+    pub fn any_value(
+        &self,
+        path: &FieldPath,
+        test: &mut dyn FnMut(Value<'_>, bool) -> bool,
+    ) -> bool {
+        any_value(self.root, path.segments(), test)
     }
 
     /// The top-level field `key` as a string, if it is one.
@@ -272,6 +296,23 @@ pub fn json_scalar_text(value: Value<'_>, is_container: bool) -> Value<'_> {
     }
 }
 
+/// `json_extract`'s result as trailscan holds it: JSON text. Objects and arrays are their
+/// text already; a scalar becomes its JSON literal (a string keeps its quotes), as
+/// `json_format` shows it in Athena.
+pub fn json_text(value: Value<'_>, is_container: bool) -> Value<'_> {
+    match value {
+        _ if is_container => value,
+        Value::Null => Value::Null,
+        Value::Str(s) => Value::Str(Cow::Owned(
+            serde_json::to_string(s.as_ref()).unwrap_or_default(),
+        )),
+        other => match other.to_text() {
+            Some(text) => Value::Str(Cow::Owned(text.into_owned())),
+            None => Value::Null,
+        },
+    }
+}
+
 fn child<'r, 'a>(node: &'r BorrowedValue<'a>, segment: &str) -> Option<&'r BorrowedValue<'a>> {
     match node {
         BorrowedValue::Object(_) => object_get(node, segment),
@@ -295,6 +336,45 @@ pub fn resolve<'r>(mut node: &'r BorrowedValue<'_>, segments: &[String]) -> (Val
         leaf_value(node),
         matches!(node, BorrowedValue::Array(_) | BorrowedValue::Object(_)),
     )
+}
+
+fn any_value(
+    mut node: &BorrowedValue<'_>,
+    segments: &[String],
+    test: &mut dyn FnMut(Value<'_>, bool) -> bool,
+) -> bool {
+    for (i, segment) in segments.iter().enumerate() {
+        match node {
+            // A field that holds JSON as a string, as `resolve` descends into it.
+            BorrowedValue::String(text) => {
+                if !text.trim_start().starts_with(['{', '[']) {
+                    return test(Value::Null, false);
+                }
+                let mut bytes = text.as_bytes().to_vec();
+                return match simd_json::to_borrowed_value(&mut bytes) {
+                    Ok(parsed) => any_value(&parsed, &segments[i..], test),
+                    Err(_) => test(Value::Null, false),
+                };
+            }
+            BorrowedValue::Array(items) if segment.parse::<usize>().is_err() => {
+                return items
+                    .iter()
+                    .any(|item| any_value(item, &segments[i..], test));
+            }
+            _ => match child(node, segment) {
+                Some(next) => node = next,
+                None => return test(Value::Null, false),
+            },
+        }
+    }
+    // A list at the end stands for its elements too (`command` of `["sh", "-c", …]`).
+    if let BorrowedValue::Array(items) = node
+        && !items.is_empty()
+    {
+        return items.iter().any(|item| any_value(item, &[], test));
+    }
+    let is_container = matches!(node, BorrowedValue::Array(_) | BorrowedValue::Object(_));
+    test(leaf_value(node), is_container)
 }
 
 /// Descends into a field that holds JSON as a string; anything unparsable is NULL.

@@ -27,6 +27,8 @@ pub struct ScanOutcome {
     pub warnings: Vec<ObjectMessage>,
     /// Indexes of the objects that could not be read at all (sorted).
     pub unread: Vec<usize>,
+    /// Objects not even tried, their source having stopped answering: said once, not each.
+    pub abandoned: u64,
     pub elapsed: Duration,
 }
 
@@ -37,6 +39,7 @@ struct Partial {
     errors: Vec<ObjectMessage>,
     warnings: Vec<ObjectMessage>,
     unread: Vec<usize>,
+    abandoned: u64,
 }
 
 /// Scans `objects` (sorted; their index is their position in the output order), each read
@@ -46,6 +49,7 @@ pub fn scan(
     objects: &[SourceObject],
     queries: &QuerySet,
     filter: &Filter,
+    max_object_bytes: u64,
     show_progress: bool,
 ) -> ScanOutcome {
     let started = Instant::now();
@@ -55,6 +59,7 @@ pub fn scan(
         queries,
         projections: [false, true].map(|located| Projection::new(&queries.needs(located, timed))),
         filter,
+        max_object_bytes,
         time_path: FieldPath::parse("eventTime"),
     };
     let new_partial = || Partial {
@@ -63,6 +68,7 @@ pub fn scan(
         errors: Vec::new(),
         warnings: Vec::new(),
         unread: Vec::new(),
+        abandoned: 0,
     };
     let store = RowStore::new(queries.shapes(), MEMORY_BUDGET, std::env::temp_dir());
     let work = |mut part: Partial, index: usize, raw: Result<Vec<u8>, ReadError>| {
@@ -81,6 +87,7 @@ pub fn scan(
         a.errors.extend(b.errors);
         a.warnings.extend(b.warnings);
         a.unread.extend(b.unread);
+        a.abandoned += b.abandoned;
         a
     };
     let merged = match sources.fetch(objects) {
@@ -114,6 +121,7 @@ pub fn scan(
         errors,
         warnings,
         unread,
+        abandoned: merged.abandoned,
         elapsed: started.elapsed(),
     }
 }
@@ -124,6 +132,7 @@ struct Context<'a> {
     /// For objects whose key does not name account and region, then for those it does.
     projections: [Projection; 2],
     filter: &'a Filter,
+    max_object_bytes: u64,
     time_path: FieldPath,
 }
 
@@ -138,6 +147,7 @@ fn scan_object(
         queries,
         projections,
         filter,
+        max_object_bytes,
         time_path,
     } = context;
     part.stats.objects += 1;
@@ -147,6 +157,11 @@ fn scan_object(
     };
     let raw = match raw {
         Ok(raw) => raw,
+        Err(ReadError::Abandoned) => {
+            part.abandoned += 1;
+            part.unread.push(index as usize);
+            return;
+        }
         Err(reason) => {
             part.errors.push(message(reason.to_string()));
             part.unread.push(index as usize);
@@ -162,7 +177,8 @@ fn scan_object(
     let mut record_index = 0u32;
     let mut stats = ScanStats::default();
     let accumulators = &mut part.accumulators;
-    let result = decode(raw, &projections[usize::from(!filter_events)], |record| {
+    let projection = &projections[usize::from(!filter_events)];
+    let result = decode(raw, projection, *max_object_bytes, |record| {
         let position = (index, record_index);
         record_index += 1;
         if filter_events && !in_account_and_region(record, filter) {

@@ -42,7 +42,13 @@ fn clear_errors_for_unknown_names_missing_paths_and_no_source() {
     assert_eq!(code(&output), 2);
     assert_eq!(
         stderr(&output),
-        "trailscan: 'failed-login' is not a query, a command, or an existing file or folder (`trailscan queries` lists the queries)\n"
+        "trailscan: 'failed-login' is not a query, a command, or an existing file or folder; did you mean 'failed-logins'?\n"
+    );
+    let output = trailscan(&["zzzz", TRAIL]);
+    assert_eq!(
+        stderr(&output),
+        "trailscan: 'zzzz' is not a query, a command, or an existing file or folder (`trailscan queries` lists the queries)\n",
+        "nothing close: no guess"
     );
     let output = trailscan(&["audit", "no/such/dir", TRAIL, "--format", "jsonl"]);
     assert_eq!(

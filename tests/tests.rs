@@ -4,12 +4,19 @@
 //! the binary only, never the library's insides.
 
 mod analyses;
+mod athena;
 mod audit;
 mod cron;
+mod detections;
+mod docs;
 mod errors;
+mod hostile;
+mod html;
 mod output;
 mod queries;
 mod regression;
 mod s3;
 mod samples;
+mod sigma;
 mod util;
+mod verify;

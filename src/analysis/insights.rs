@@ -80,6 +80,9 @@ impl Analysis for Insights {
     }
 }
 
+/// The kinds of findings it makes.
+pub(super) const DESCRIBED: &[&Describe] = &[&API_RATE, &FIRST_SEEN];
+
 const API_RATE: Describe = Describe {
     name: "api-rate-anomaly",
     title: "Unusual API call or error rate",
@@ -87,6 +90,8 @@ const API_RATE: Describe = Describe {
     description: "Hours of the recent period whose write calls or errors for one API exceed the baseline's hourly mean by more than k standard deviations, as CloudTrail Insights does.",
     references: "CloudTrail Insights (ApiCallRateInsight, ApiErrorRateInsight); seed Lambda: unusual API activity",
     runbook: "Find who made the calls in that hour (trailscan query with the eventName and hour); a burst of writes or errors from one principal is automation gone wrong or an intruder.",
+    tactics: &["execution", "impact"],
+    techniques: &["T1651", "T1496.001"],
 };
 
 const FIRST_SEEN: Describe = Describe {
@@ -96,6 +101,8 @@ const FIRST_SEEN: Describe = Describe {
     description: "A principal active during the baseline made a write call it never made during the baseline.",
     references: "seed Lambda: unusual API activity; ATT&CK T1078",
     runbook: "Ask the principal's owner whether the new call is expected; new IAM or logging calls from an old principal deserve a closer look.",
+    tactics: &["persistence", "privilege-escalation"],
+    techniques: &["T1078.004", "T1098"],
 };
 
 fn insights(

@@ -86,18 +86,29 @@ pub(super) struct Describe {
     pub(super) description: &'static str,
     pub(super) references: &'static str,
     pub(super) runbook: &'static str,
+    pub(super) tactics: &'static [&'static str],
+    pub(super) techniques: &'static [&'static str],
+}
+
+impl Describe {
+    pub(super) fn meta(&self) -> Meta {
+        let owned = |items: &[&str]| items.iter().map(|i| (*i).to_owned()).collect();
+        Meta {
+            name: self.name.to_owned(),
+            title: self.title.to_owned(),
+            severity: self.severity,
+            description: self.description.to_owned(),
+            references: self.references.to_owned(),
+            runbook: self.runbook.to_owned(),
+            tactics: owned(self.tactics),
+            techniques: owned(self.techniques),
+            details: Vec::new(),
+        }
+    }
 }
 
 pub(super) fn finding(describe: &Describe, columns: &[&str], rows: Vec<Row>) -> ResultSet {
-    let meta = Meta {
-        name: describe.name.to_owned(),
-        title: describe.title.to_owned(),
-        severity: describe.severity,
-        description: describe.description.to_owned(),
-        references: describe.references.to_owned(),
-        runbook: describe.runbook.to_owned(),
-    };
-    ResultSet::new(Arc::new(meta), columns, rows)
+    ResultSet::new(Arc::new(describe.meta()), columns, rows)
 }
 
 pub(super) fn text(value: &OwnedValue) -> String {

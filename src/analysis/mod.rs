@@ -33,6 +33,13 @@ macro_rules! analyses {
                 }
             }
         }
+
+        /// What the findings of every analysis say of themselves (for `queries --attack`).
+        pub fn described() -> Vec<crate::meta::Meta> {
+            let mut all = Vec::new();
+            $(all.extend($module::DESCRIBED.iter().map(|d| d.meta()));)*
+            all
+        }
     };
 }
 

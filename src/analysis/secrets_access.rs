@@ -86,6 +86,9 @@ impl Analysis for SecretsAccess {
     }
 }
 
+/// The kinds of findings it makes.
+pub(super) const DESCRIBED: &[&Describe] = &[&NEW_READER, &READ_BURST];
+
 const NEW_READER: Describe = Describe {
     name: "secret-new-reader",
     title: "Secret read by a principal new to it",
@@ -93,6 +96,8 @@ const NEW_READER: Describe = Describe {
     description: "GetSecretValue or BatchGetSecretValue on a secret by a principal that did not read it during the baseline, while others did.",
     references: "seed Lambda: Secrets Manager watcher; ATT&CK T1555.006",
     runbook: "Ask whether this principal should read the secret; if not, rotate the secret now and find how the principal got access.",
+    tactics: &["credential-access"],
+    techniques: &["T1555.006"],
 };
 
 const READ_BURST: Describe = Describe {
@@ -102,6 +107,8 @@ const READ_BURST: Describe = Describe {
     description: "One principal read many secrets within 5 minutes (the threshold is --burst).",
     references: "seed Lambda: Secrets Manager watcher; ATT&CK T1555.006",
     runbook: "Bulk secret reads are how credentials are harvested: confirm the job that did it, or rotate the secrets read and revoke the principal's sessions.",
+    tactics: &["credential-access"],
+    techniques: &["T1555.006"],
 };
 
 /// New readers of secrets with a history, and bursts of reads, from the inputs' rows.

@@ -64,9 +64,11 @@ impl FileConfig {
                 &mut settings.queries_dir,
                 &mut settings.cache_dir,
                 &mut settings.state,
+                &mut settings.output,
             ]
             .into_iter()
             .flatten()
+            .chain(settings.rules_dir.iter_mut())
             {
                 if path.is_relative() {
                     *path = dir.join(&*path);

@@ -5,7 +5,10 @@
 //! `~/.config/trailscan/config.toml`). The settings merge once; each is then checked here,
 //! and an error names the flag, or the file and line, it came from.
 
+mod athena;
 mod file;
+
+pub use athena::{AthenaScope, AthenaTarget, DdlSpec, RunSpec};
 
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
@@ -19,12 +22,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::analysis;
 use crate::aws::Connection;
 use crate::catalog::Catalog;
-use crate::cli::{Cli, Command, NamedQueryCli, QueriesAction, Settings};
+use crate::cli::{Cli, Command, NamedQueryCli, QueriesAction, Settings, VerifyArgs};
 use crate::job::{Job, JobKind};
 use crate::meta::Severity;
 use crate::notify::sns::{SnsPublisher, check_topic};
 use crate::notify::{DryRun, Notifier};
-use crate::output::{Format, Printer};
+use crate::output::html::{self, Dashboard};
+use crate::output::sanitize::for_terminal;
+use crate::output::{Format, Layout, Printer};
 use crate::query::{QuerySet, Suppression};
 use crate::source::{Filter, Remote, Sources, TimeWindow, parse_duration, parse_time_bound};
 use crate::state::State;
@@ -34,6 +39,9 @@ use file::FileConfig;
 const DEFAULT_S3_CONCURRENCY: usize = 16;
 /// How far before the newest object read a cron run looks again for late deliveries.
 const DEFAULT_LOOKBACK: TimeDelta = TimeDelta::hours(1);
+/// What one object may inflate to unless `--max-object-size` says otherwise: far above any
+/// delivery file, far below what would take a machine's memory.
+const DEFAULT_MAX_OBJECT_BYTES: u64 = 4 << 30;
 /// More worker threads than this only waits on the same cores.
 const MAX_THREADS: usize = 1024;
 
@@ -42,10 +50,24 @@ pub enum Task {
     /// Scan the sources for a job.
     Scan(Job),
     ListQueries,
-    Show(String),
+    /// The ATT&CK techniques the queries and analyses cover (`queries --attack`).
+    Attack,
+    /// One query, and whether only its Athena SQL is asked for (`--sql`).
+    Show(String, bool),
     /// Check the query files of a folder, or the built-in ones (and `--queries`).
     Lint(Option<PathBuf>),
     AlertTest,
+    /// Check log files against the trail's digest files (`public_keys`: files of
+    /// `aws cloudtrail list-public-keys` output), then audit those that verified when
+    /// `audit` is given (`--then-audit`).
+    Verify {
+        public_keys: Vec<PathBuf>,
+        audit: Option<Job>,
+    },
+    /// Print the Athena table of a trail's bucket.
+    AthenaDdl(DdlSpec),
+    /// Run a job's queries on Athena.
+    AthenaRun(Job, Box<RunSpec>),
 }
 
 /// A resolved run: every setting checked, and the parts built from them on demand.
@@ -66,6 +88,12 @@ pub struct Config {
     pub show_progress: bool,
     pub remote: Remote,
     pub lookback: TimeDelta,
+    /// The most bytes one object may inflate to.
+    pub max_object_bytes: u64,
+    /// Where the report goes instead of stdout (`--output`).
+    pub output: Option<PathBuf>,
+    /// The most rows of one result an HTML report shows (`--html-rows`).
+    pub html_rows: usize,
 }
 
 impl Config {
@@ -92,6 +120,9 @@ impl Config {
             show_progress: !settings.no_progress && std::io::stderr().is_terminal(),
             remote: Remote::default(),
             lookback: DEFAULT_LOOKBACK,
+            max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
+            output: settings.output.clone(),
+            html_rows: settings.html_rows.unwrap_or(html::DEFAULT_ROWS),
             settings,
             file,
             from_file,
@@ -142,7 +173,44 @@ impl Config {
         if s.s3_concurrency == Some(0) {
             return Err(self.refused("s3_concurrency", "must be at least 1"));
         }
+        if let Some(profile) = &s.profile
+            && !crate::aws::has_profile(profile)
+        {
+            return Err(self.refused(
+                "profile",
+                format!("'{profile}': no such profile in the AWS config or credentials file (`aws configure list-profiles` lists them)"),
+            ));
+        }
+        if let Some(url) = &s.endpoint_url
+            && !crate::aws::is_endpoint(url)
+        {
+            return Err(self.refused(
+                "endpoint_url",
+                format!("'{url}' is not a URL such as http://127.0.0.1:9000"),
+            ));
+        }
         self.check_topic()?;
+        if let Some(path) = &s.output {
+            let folder = (path.parent())
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            if path.is_dir() {
+                return Err(self.refused(
+                    "output",
+                    format!("{}: is a folder: name the file to write", path.display()),
+                ));
+            }
+            if !folder.is_dir() {
+                return Err(self.refused(
+                    "output",
+                    format!(
+                        "{}: there is no folder {} to write it in",
+                        path.display(),
+                        folder.display()
+                    ),
+                ));
+            }
+        }
         if let Some(text) = &s.lookback {
             self.lookback = parse_duration(text).ok_or_else(|| {
                 self.invalid(
@@ -151,11 +219,20 @@ impl Config {
                 )
             })?;
         }
+        if let Some(text) = &s.max_object_size {
+            self.max_object_bytes = parse_size(text).ok_or_else(|| {
+                self.invalid(
+                    "max_object_size",
+                    format!("'{text}' is not a size such as 512M or 8G"),
+                )
+            })?;
+        }
         self.filter = Filter {
             window,
             accounts: s.account.clone(),
             regions: s.region.clone(),
             listing_since: None,
+            digests: false,
         };
         self.remote = Remote {
             connection: self.connection(),
@@ -225,11 +302,28 @@ impl Config {
             None => (Vec::new(), Pending::Audit),
             Some(Command::Audit { sources }) => (sources, Pending::Audit),
             Some(Command::Query { sql, sources }) => (sources, Pending::AdHoc(sql)),
-            Some(Command::Queries { action: None }) => return Ok(Task::ListQueries),
+            Some(Command::Queries {
+                action: None,
+                attack,
+            }) => {
+                return Ok(if attack {
+                    Task::Attack
+                } else {
+                    Task::ListQueries
+                });
+            }
             Some(Command::Queries {
                 action: Some(QueriesAction::Lint { dir }),
+                ..
             }) => return Ok(Task::Lint(dir)),
-            Some(Command::Show { name }) => return Ok(Task::Show(name)),
+            Some(Command::Show { name, sql }) => return Ok(Task::Show(name, sql)),
+            Some(Command::Verify(args)) => return self.verify(args),
+            Some(Command::Athena(command)) => return self.athena(command),
+            Some(Command::Completions { .. } | Command::Man) => {
+                bail!(
+                    "completions and the man page need no configuration: `trailscan completions bash`, `trailscan man`"
+                )
+            }
             Some(Command::AlertTest) => {
                 self.check_topic()?;
                 return Ok(Task::AlertTest);
@@ -255,13 +349,50 @@ impl Config {
                 {
                     ([vec![name], sources].concat(), Pending::Audit)
                 } else {
-                    bail!(
-                        "'{name}' is not a query, a command, or an existing file or folder (`trailscan queries` lists the queries)"
-                    );
+                    let known = self.catalog()?.all().iter().map(|q| q.name().to_owned());
+                    match did_you_mean(&name, known.chain(command_names())) {
+                        Some(close) => bail!(
+                            "'{name}' is not a query, a command, or an existing file or folder; did you mean '{close}'?"
+                        ),
+                        None => bail!(
+                            "'{name}' is not a query, a command, or an existing file or folder (`trailscan queries` lists the queries)"
+                        ),
+                    }
                 }
             }
         };
         self.resolve()?;
+        self.settle_sources(sources)?;
+        Ok(Task::Scan(self.job(kind)?))
+    }
+
+    /// `verify`: sources, window and filters resolved as a scan's, and with `--then-audit`
+    /// the audit to run over what verified.
+    fn verify(&mut self, args: VerifyArgs) -> anyhow::Result<Task> {
+        self.resolve()?;
+        self.settle_sources(args.sources)?;
+        if !matches!(
+            self.format,
+            Format::Table | Format::Json | Format::Jsonl | Format::Csv
+        ) {
+            let name = clap::ValueEnum::to_possible_value(&self.format)
+                .map(|v| v.get_name().to_owned())
+                .unwrap_or_default();
+            bail!("verify prints a table, json, jsonl or csv: --format {name} is not one of them");
+        }
+        let audit = match args.then_audit {
+            true => Some(self.job(Pending::Audit)?),
+            false => None,
+        };
+        Ok(Task::Verify {
+            public_keys: args.public_keys,
+            audit,
+        })
+    }
+
+    /// The sources typed, else the configuration file's; none at all is an error that says
+    /// how to give them.
+    fn settle_sources(&mut self, sources: Vec<String>) -> anyhow::Result<()> {
         self.sources = if sources.is_empty() {
             self.settings.sources.clone()
         } else {
@@ -273,7 +404,7 @@ impl Config {
                  the trail's bucket (`trailscan audit s3://BUCKET --since 24h`), or set `sources` in trailscan.toml"
             );
         }
-        Ok(Task::Scan(self.job(kind)?))
+        Ok(())
     }
 
     /// The queries a job evaluates, with the file's selection and suppressions applied.
@@ -307,7 +438,13 @@ impl Config {
             JobKind::AdHoc => queries,
             _ => self.suppress(queries)?,
         };
-        let job = Job { queries, kind };
+        // The HTML report's charts and top lists are counted in the same pass.
+        let dashboard = (self.format == Format::Html).then(|| Dashboard::new(catalog));
+        let job = Job {
+            queries,
+            kind,
+            dashboard,
+        };
         if self.format == Format::Blocklist && job.own_format(Format::Blocklist).is_none() {
             bail!(
                 "--format blocklist lists flagged addresses: use it with `trailscan suspicious-ips`"
@@ -316,18 +453,36 @@ impl Config {
         Ok(job)
     }
 
-    /// The built-in queries plus `--queries DIR`, loaded once, or every problem in them.
+    /// The built-in queries plus `--queries DIR` and `--rules DIR`, loaded once, or every
+    /// problem in the queries. Rules that did not load are said on stderr, once.
     pub fn catalog(&self) -> anyhow::Result<&Catalog> {
         if let Some(catalog) = self.catalog.get() {
             return Ok(catalog);
         }
-        let catalog = Catalog::load(self.settings.queries_dir.as_deref()).map_err(|errors| {
+        let settings = &self.settings;
+        let catalog = Catalog::load_with_rules(
+            settings.queries_dir.as_deref(),
+            &settings.rules_dir,
+        )
+        .map_err(|errors| {
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
             anyhow::anyhow!(
                 "the queries have problems (fix them, or check with `trailscan queries lint`):\n{}",
                 lines.join("\n")
             )
         })?;
+        let mut stderr = std::io::stderr().lock();
+        for problem in &catalog.rejected {
+            let line = format!("warning: rule not loaded: {problem}");
+            let _ = writeln!(stderr, "trailscan: {}", for_terminal(&line));
+        }
+        if !catalog.skipped.is_empty() {
+            let _ = writeln!(
+                stderr,
+                "trailscan: warning: {} rule files skipped: their logsource is not product: aws, service: cloudtrail",
+                catalog.skipped.len()
+            );
+        }
         Ok(self.catalog.get_or_init(|| catalog))
     }
 
@@ -336,7 +491,13 @@ impl Config {
         self.settings.queries_dir.as_deref()
     }
 
-    /// Narrows an audit's queries to `queries` (all when absent) minus `exclude`.
+    /// `--rules DIR`, each, for `queries lint` without a folder.
+    pub fn rules_dirs(&self) -> &[PathBuf] {
+        &self.settings.rules_dir
+    }
+
+    /// Narrows an audit's queries to `queries` (when absent: those of severity low and
+    /// up) minus `exclude`.
     fn select(&self, set: QuerySet) -> anyhow::Result<QuerySet> {
         let (include, exclude) = (&self.settings.queries, &self.settings.exclude);
         let catalog = self.catalog()?;
@@ -352,9 +513,15 @@ impl Config {
                 }
             }
         }
+        // Informational queries (every GetRole and AssumeRole, say) are for reading, not
+        // for an audit's findings: they run when the file's `queries` names them.
         let set = match include {
             Some(include) => set.retain(|name| include.iter().any(|i| i == name)),
-            None => set,
+            None => set.retain(|name| {
+                catalog
+                    .get(name)
+                    .is_some_and(|q| q.meta.severity >= Severity::Low)
+            }),
         };
         Ok(set.retain(|name| !exclude.iter().any(|e| e == name)))
     }
@@ -421,11 +588,15 @@ impl Config {
         self.settings.dry_run
     }
 
-    /// The printer for the job's output over `out`.
-    pub fn printer<W: Write>(&self, job: &Job, out: W) -> Printer<W> {
+    /// The printer for the job's output over `out`, a terminal or not.
+    pub fn printer<W: Write>(&self, job: &Job, out: W, terminal: bool) -> Printer<W> {
+        let layout = Layout {
+            terminal,
+            html_rows: self.html_rows,
+        };
         match job.own_format(self.format) {
             Some(own) => Printer::own(own, out),
-            None => Printer::new(self.format, out, std::io::stdout().is_terminal()),
+            None => Printer::new(self.format, out, layout),
         }
     }
 
@@ -496,6 +667,44 @@ fn merge(
     Ok((settings, from_file))
 }
 
+/// The names `trailscan NAME` could have meant: the subcommands.
+fn command_names() -> impl Iterator<Item = String> {
+    let cli = <Cli as clap::CommandFactory>::command();
+    let names: Vec<String> = (cli.get_subcommands())
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    names.into_iter()
+}
+
+/// The candidate closest to `typed`, when one is close enough to be a typo: within a third
+/// of its length in edits (at least one), the nearest first, then the first in order.
+fn did_you_mean(typed: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
+    let most = (typed.chars().count() / 3).max(1);
+    candidates
+        .map(|c| (strsim::damerau_levenshtein(typed, &c), c))
+        .filter(|(distance, _)| *distance <= most)
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)))
+        .map(|(_, c)| c)
+}
+
+/// A size such as `512M`, `8G` or `1000000` (bytes); suffixes K, M, G, T count in 1024s.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let upper = text.to_ascii_uppercase();
+    let digits = upper.trim_end_matches(['B', 'I']);
+    let (number, shift) = match digits.chars().last()? {
+        'K' => (&digits[..digits.len() - 1], 10),
+        'M' => (&digits[..digits.len() - 1], 20),
+        'G' => (&digits[..digits.len() - 1], 30),
+        'T' => (&digits[..digits.len() - 1], 40),
+        c if c.is_ascii_digit() => (digits, 0),
+        _ => return None,
+    };
+    let value: u64 = number.trim().parse().ok()?;
+    value.checked_mul(1u64 << shift).filter(|&n| n > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -511,6 +720,37 @@ mod tests {
         match resolve(args) {
             Ok(_) => panic!("{args:?} resolved"),
             Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn a_typo_gets_the_nearest_name() {
+        let names = || {
+            ["failed-logins", "audit", "queries", "root-usage"]
+                .map(String::from)
+                .into_iter()
+        };
+        assert_eq!(
+            did_you_mean("failed-login", names()).as_deref(),
+            Some("failed-logins")
+        );
+        assert_eq!(did_you_mean("quries", names()).as_deref(), Some("queries"));
+        assert_eq!(
+            did_you_mean("rootusage", names()).as_deref(),
+            Some("root-usage")
+        );
+        assert_eq!(did_you_mean("zzz", names()), None);
+        assert_eq!(did_you_mean("logs", names()), None);
+    }
+
+    #[test]
+    fn sizes_read_with_binary_suffixes() {
+        assert_eq!(parse_size("4G"), Some(4 << 30));
+        assert_eq!(parse_size("512MiB"), Some(512 << 20));
+        assert_eq!(parse_size("1000"), Some(1000));
+        assert_eq!(parse_size("10k"), Some(10 << 10));
+        for bad in ["", "0", "G", "-1G", "4X", "99999999999T"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
         }
     }
 

@@ -3,13 +3,13 @@
 //! libdeflate decompresses a whole buffer at once, about a third faster than streaming
 //! zlib here, but needs the output size (taken from the gzip trailer) and handles one member
 //! only. Anything it does not decode completely (several members, a file over 4 GiB whose
-//! trailer wrapped around, corrupt data) goes through flate2's `MultiGzDecoder`, which also
-//! words the error.
+//! trailer wrapped around, corrupt data, zero padding after the last member) goes through
+//! flate2, member by member, which also words the error.
 
 use std::io::Read;
 use std::ptr::NonNull;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 use libdeflate_sys::{
     libdeflate_alloc_decompressor, libdeflate_decompressor, libdeflate_free_decompressor,
     libdeflate_gzip_decompress_ex, libdeflate_result_LIBDEFLATE_SUCCESS,
@@ -31,10 +31,55 @@ pub fn gunzip_into<'o>(raw: &[u8], out: &'o mut Vec<u8>) -> Result<&'o mut [u8],
     }
     out.clear();
     out.reserve(trailer_size(raw).min(raw.len().saturating_mul(MAX_RATIO)));
-    MultiGzDecoder::new(raw)
+    Members::new(raw)
         .read_to_end(out)
         .map_err(|e| e.to_string())?;
     Ok(out.as_mut_slice())
+}
+
+/// Decompresses `raw` into the start of `out` when it is one gzip member whose trailer says
+/// it inflates to at most `most` bytes, and returns that size; `None` otherwise.
+pub fn gunzip_small(raw: &[u8], out: &mut Vec<u8>, most: usize) -> Option<usize> {
+    if trailer_size(raw) > most {
+        return None;
+    }
+    single_member(raw, out)
+}
+
+/// The inflated bytes of every gzip member of a file, one after the other, read as they are
+/// asked for. Zero bytes after the last member (padding some copy tools add) end the file
+/// rather than failing it as a member with a bad header.
+pub struct Members<'a> {
+    member: Option<GzDecoder<&'a [u8]>>,
+}
+
+impl<'a> Members<'a> {
+    pub fn new(raw: &'a [u8]) -> Members<'a> {
+        Members {
+            member: Some(GzDecoder::new(raw)),
+        }
+    }
+}
+
+impl Read for Members<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let Some(member) = &mut self.member else {
+                return Ok(0);
+            };
+            let n = member.read(out)?;
+            if n > 0 || out.is_empty() {
+                return Ok(n);
+            }
+            let rest = self.member.take().map(GzDecoder::into_inner);
+            match rest {
+                Some(rest) if rest.iter().any(|&b| b != 0) => {
+                    self.member = Some(GzDecoder::new(rest));
+                }
+                _ => return Ok(0),
+            }
+        }
+    }
 }
 
 /// Decompresses a gzip file into a new buffer.
@@ -146,5 +191,22 @@ mod tests {
             "and the size check still fails the file"
         );
         assert!(gunzip(&[0x1f, 0x8b, 8]).is_err());
+        let mut garbage = gzip(b"x");
+        garbage.extend(b"not gzip");
+        assert!(
+            gunzip(&garbage).is_err(),
+            "what follows a member is a member"
+        );
+    }
+
+    #[test]
+    fn regression_gzip_with_trailing_zero_padding_is_read() {
+        let mut padded = gzip(b"first");
+        padded.extend(gzip(b"again"));
+        padded.extend([0u8; 512]);
+        assert_eq!(gunzip(&padded).unwrap(), b"firstagain");
+        let mut one = gzip(b"alone");
+        one.extend([0u8; 3]);
+        assert_eq!(gunzip(&one).unwrap(), b"alone");
     }
 }

@@ -37,6 +37,8 @@ pub enum Document<'i> {
         elements: Vec<Element<'i>>,
         /// The first `eventVersion` that is not 1.x, when the projection triages events.
         unknown_version: Option<Cow<'i, str>>,
+        /// How many `Records` arrays the document held (more than one is worth a warning).
+        arrays: usize,
     },
     /// `Records` is there but is not an array.
     RecordsNotArray,
@@ -97,40 +99,69 @@ impl Projection {
             return Ok(Document::Other);
         }
         let mut found = None;
+        let mut arrays = 0;
+        let mut elements = Vec::new();
         let mut scratch = EventScratch::default();
         scanner.entries(0, |scanner, key| {
-            if found.is_some() || !key.text()?.eq_ignore_ascii_case("Records") {
+            if matches!(found, Some(Document::RecordsNotArray))
+                || !key.text()?.eq_ignore_ascii_case("Records")
+            {
                 return scanner.skip_value(1);
             }
             if scanner.peek() != Some(b'[') {
                 found = Some(Document::RecordsNotArray);
                 return scanner.skip_value(1);
             }
-            let mut elements = Vec::new();
+            // A second `Records` array is read too: dropping either would lose events.
+            arrays += 1;
             scanner.items(1, |scanner| {
-                if scanner.peek() == Some(b'{') {
-                    elements.push(match &self.triage {
-                        Some(triage) => {
-                            scanner.triaged_event(&self.root, triage, &mut scratch, 2)?
-                        }
-                        None => scanner.projected(&self.root, 2).map(Element::Event)?,
-                    });
-                    Ok(())
-                } else {
-                    elements.push(Element::NotAnObject);
-                    scanner.skip_value(2)
-                }
-            })?;
-            found = Some(Document::Records {
-                elements,
-                unknown_version: scratch.unknown_version.take(),
-            });
-            Ok(())
+                elements.push(self.element(scanner, &mut scratch)?);
+                Ok(())
+            })
         })?;
         if scanner.peek().is_some() {
             return scanner.fail("characters after the document");
         }
-        Ok(found.unwrap_or(Document::Other))
+        Ok(match found {
+            Some(not_array) => not_array,
+            None if arrays == 0 => Document::Other,
+            None => Document::Records {
+                elements,
+                unknown_version: scratch.unknown_version.take(),
+                arrays,
+            },
+        })
+    }
+
+    /// The element of a `Records` array at the scanner, projected.
+    fn element<'i>(
+        &self,
+        scanner: &mut Scanner<'i>,
+        scratch: &mut EventScratch<'i>,
+    ) -> Result<Element<'i>, SyntaxError> {
+        if scanner.peek() != Some(b'{') {
+            scanner.skip_value(2)?;
+            return Ok(Element::NotAnObject);
+        }
+        match &self.triage {
+            Some(triage) => scanner.triaged_event(&self.root, triage, scratch, 2),
+            None => scanner.projected(&self.root, 2).map(Element::Event),
+        }
+    }
+
+    /// Reads `text`, one whole element of a `Records` array, keeping the projected fields;
+    /// with it, its `eventVersion` when that is not 1.x.
+    pub(super) fn read_element<'i>(
+        &self,
+        text: &'i str,
+    ) -> Result<(Element<'i>, Option<Cow<'i, str>>), SyntaxError> {
+        let mut scanner = Scanner { text, at: 0 };
+        let mut scratch = EventScratch::default();
+        let element = self.element(&mut scanner, &mut scratch)?;
+        match scanner.peek() {
+            Some(_) => scanner.fail("characters after the element"),
+            None => Ok((element, scratch.unknown_version.take())),
+        }
     }
 
     /// Reads one JSON value (an event) keeping only the projected fields.

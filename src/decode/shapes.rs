@@ -29,6 +29,10 @@ pub enum DecodeError {
     Gzip(String),
     #[error("{0} bytes uncompressed: over the 4 GiB a single JSON document may hold")]
     TooLarge(usize),
+    #[error(
+        "inflates to more than {0} bytes, the most one object may (raise it with --max-object-size)"
+    )]
+    OverLimit(u64),
     #[error("empty file")]
     Empty,
     #[error("not JSON (starts with {0:?})")]
@@ -54,17 +58,43 @@ pub struct Decoded {
 }
 
 /// Decodes one object and hands every event to `visit`, in file order. Events of a
-/// `Records` document carry only the fields `projection` keeps.
+/// `Records` document carry only the fields `projection` keeps. An object that inflates to
+/// more than `limit` bytes is an error.
 pub fn decode(
-    raw: Vec<u8>,
+    mut raw: Vec<u8>,
     projection: &Projection,
+    limit: u64,
     mut visit: impl FnMut(Record<'_, '_>),
 ) -> Result<Decoded, DecodeError> {
-    with_inflated(raw, |bytes| decode_text(bytes, projection, &mut visit))?
+    if !super::inflate::is_gzip(&raw) {
+        if raw.len() as u64 > limit {
+            return Err(DecodeError::OverLimit(limit));
+        }
+        return decode_text(&mut raw, projection, &mut visit);
+    }
+    // The usual delivery file, a few MB, is inflated whole at once; anything larger, or that
+    // the trailer does not describe, is read a chunk at a time.
+    let small = STREAM_ABOVE.min(usize::try_from(limit).unwrap_or(usize::MAX));
+    let mut buffer = INFLATE_BUFFER.take();
+    let result = super::inflate::gunzip_small(&raw, &mut buffer, small)
+        .map(|size| decode_text(&mut buffer[..size], projection, &mut visit));
+    INFLATE_BUFFER.set(buffer);
+    match result {
+        Some(decoded) => decoded,
+        None => super::stream::decode_stream(
+            super::inflate::Members::new(&raw),
+            projection,
+            limit,
+            &mut visit,
+        ),
+    }
 }
 
+/// A gzip object whose trailer says it inflates to more than this is read as a stream.
+const STREAM_ABOVE: usize = 64 << 20;
+
 /// A buffer larger than this is not kept for the thread's next object.
-const KEPT_BUFFER_BYTES: usize = 256 << 20;
+const KEPT_BUFFER_BYTES: usize = STREAM_ABOVE;
 
 thread_local! {
     /// What each worker thread inflates into, object after object: a fresh buffer per object
@@ -92,10 +122,10 @@ pub fn with_inflated<T>(
     result
 }
 
-fn decode_text(
+pub(super) fn decode_text(
     bytes: &mut [u8],
     projection: &Projection,
-    mut visit: impl FnMut(Record<'_, '_>),
+    visit: &mut impl FnMut(Record<'_, '_>),
 ) -> Result<Decoded, DecodeError> {
     let mut decoded = Decoded {
         uncompressed_bytes: bytes.len() as u64,
@@ -126,11 +156,17 @@ fn decode_text(
         Ok(Document::Records {
             elements,
             unknown_version,
+            arrays,
         }) => {
             if let Some(version) = unknown_version {
                 note_unknown_version(&version, &mut decoded);
             }
-            decode_records(&elements, &mut decoded, &mut visit);
+            if arrays > 1 {
+                decoded
+                    .warnings
+                    .push(super::stream::duplicate_records(arrays));
+            }
+            decode_records(&elements, &mut decoded, visit);
             return Ok(decoded);
         }
         Ok(Document::RecordsNotArray) => {
@@ -142,7 +178,7 @@ fn decode_text(
         Err(e) => Some(e),
     };
     if is_json_lines(body) {
-        decode_lines(body, &mut decoded, &mut visit);
+        decode_lines(body, &mut decoded, visit);
         return Ok(decoded);
     }
     if let Some(e) = not_one_document {
@@ -153,7 +189,7 @@ fn decode_text(
     }
     let document =
         simd_json::to_borrowed_value(body).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
-    decode_document(&document, &mut decoded, &mut visit)?;
+    decode_document(&document, &mut decoded, visit)?;
     Ok(decoded)
 }
 
@@ -330,7 +366,11 @@ fn visit_event_or_envelope(
     }
 }
 
-fn emit(event: &BorrowedValue<'_>, decoded: &mut Decoded, visit: &mut impl FnMut(Record<'_, '_>)) {
+pub(super) fn emit(
+    event: &BorrowedValue<'_>,
+    decoded: &mut Decoded,
+    visit: &mut impl FnMut(Record<'_, '_>),
+) {
     decoded.events += 1;
     let record = Record::new(event);
     if let Some(version) = record.str_field("eventVersion") {
@@ -340,7 +380,7 @@ fn emit(event: &BorrowedValue<'_>, decoded: &mut Decoded, visit: &mut impl FnMut
 }
 
 /// Warns, once per object, of an event version other than 1.x.
-fn note_unknown_version(version: &str, decoded: &mut Decoded) {
+pub(super) fn note_unknown_version(version: &str, decoded: &mut Decoded) {
     if !version.starts_with("1.")
         && decoded
             .warnings
@@ -366,7 +406,7 @@ mod tests {
 
     fn names(bytes: &[u8]) -> Result<(Vec<String>, Decoded), DecodeError> {
         let mut seen = Vec::new();
-        let decoded = decode(bytes.to_vec(), &Projection::everything(), |r| {
+        let decoded = decode(bytes.to_vec(), &Projection::everything(), u64::MAX, |r| {
             seen.push(r.str_field("eventName").unwrap_or("?").to_owned());
         })?;
         Ok((seen, decoded))
@@ -449,7 +489,7 @@ mod tests {
     fn invalid_utf8_is_refused_even_where_no_query_reads() {
         let only_names = Projection::of([&crate::record::FieldPath::parse("eventName")]);
         let text = b"{\"Records\":[{\"eventName\":\"A\",\"userAgent\":\"x\xffy\"}]}";
-        let result = decode(text.to_vec(), &only_names, |_| {});
+        let result = decode(text.to_vec(), &only_names, u64::MAX, |_| {});
         assert_eq!(
             result,
             Err(DecodeError::InvalidJson("invalid UTF-8 at byte 43".into()))
@@ -501,7 +541,7 @@ mod tests {
         let triaged = Projection::new(&crate::needs::Needs::default());
         let text = br#"{"Records":[{"eventVersion":"1.08","eventName":"A"},{"eventName":"B","eventVersion":"2.0","x":1}]}"#;
         let mut events = 0;
-        let decoded = decode(text.to_vec(), &triaged, |_| events += 1).unwrap();
+        let decoded = decode(text.to_vec(), &triaged, u64::MAX, |_| events += 1).unwrap();
         assert_eq!((events, decoded.events), (2, 2));
         assert_eq!(
             decoded.warnings,
@@ -528,6 +568,7 @@ mod tests {
             let result = decode(
                 std::fs::read(samples.join(relative)).unwrap(),
                 &Projection::everything(),
+                u64::MAX,
                 |_| events += 1,
             );
             match (&result, expected.strip_prefix("error: ")) {

@@ -13,9 +13,13 @@ pub const RESERVED_NAMES: &[&str] = &[
     "show",
     "help",
     "alert-test",
+    "completions",
+    "man",
     "suspicious-ips",
     "insights",
     "secrets-access",
+    "verify",
+    "athena",
 ];
 
 /// One problem in one query file, located for an editor: `file:line:column: message`.

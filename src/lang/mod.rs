@@ -1,6 +1,7 @@
 //! Rule languages: files that compile into query plans, each language one module and one line below.
 
 mod lint;
+pub mod sigma;
 pub mod sql;
 
 use std::path::Path;
@@ -19,10 +20,16 @@ pub struct Language {
 }
 
 /// The languages a query folder may hold, tried by file extension.
-pub const LANGUAGES: &[Language] = &[Language {
-    extensions: &["sql"],
-    parse: sql::parse_file,
-}];
+pub const LANGUAGES: &[Language] = &[
+    Language {
+        extensions: &["sql"],
+        parse: sql::parse_file,
+    },
+    Language {
+        extensions: sigma::EXTENSIONS,
+        parse: sigma::parse_file,
+    },
+];
 
 /// The language of a file, from its extension.
 pub fn of(path: &Path) -> Option<&'static Language> {

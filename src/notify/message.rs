@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use crate::meta::Severity;
+use crate::meta::{Severity, attack};
 use crate::output::sanitize::for_terminal;
 use crate::results::{ResultSet, Row};
 
@@ -109,6 +109,28 @@ pub fn compose(result: &ResultSet) -> Message {
     if !query.references.is_empty() {
         let _ = writeln!(body, "References: {}", query.references);
     }
+    // What a Sigma rule says of itself (author, tags, false positives): its file is anyone's
+    // text, so each value is made safe and clipped like a row's.
+    for (label, value) in &query.details {
+        let _ = writeln!(body, "{label}: {}", clip(&for_terminal(value)));
+    }
+    if !query.techniques.is_empty() {
+        let tactics: Vec<String> = (query.tactics.iter())
+            .map(|t| match attack::tactic(t) {
+                Some((id, name)) => format!("{name} ({id})"),
+                None => t.clone(),
+            })
+            .collect();
+        let techniques: Vec<String> = (query.techniques.iter())
+            .map(|t| attack::describe_technique(t))
+            .collect();
+        let _ = writeln!(
+            body,
+            "ATT&CK: {}; {}",
+            tactics.join(", "),
+            techniques.join(", ")
+        );
+    }
     Message {
         query: query.name.clone(),
         severity: query.severity,
@@ -197,6 +219,13 @@ mod tests {
         );
         assert!(message.body.starts_with("Root user activity (root-usage)\nSeverity: critical\nNew findings: 1\nRunbook: Root should be unused"), "{}", message.body);
         assert!(message.body.contains("\n1. eventTime=2026-11-20T09:40:00Z account=111122223333 awsRegion=us-east-1 eventName=ConsoleLogin"), "{}", message.body);
+        assert!(
+            message.body.ends_with(
+                "ATT&CK: Initial Access (TA0001); T1078.004 Valid Accounts: Cloud Accounts\n"
+            ),
+            "{}",
+            message.body
+        );
 
         let long = "x".repeat(2_000);
         let many: Vec<Vec<&str>> = (0..40)

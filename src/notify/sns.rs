@@ -72,7 +72,14 @@ impl SnsPublisher {
                     "the AWS credentials were refused: refresh them (aws sso login, or new keys)"
                         .to_owned()
                 }
-                code => format!("SNS error {code}: {}", error.message().unwrap_or_default()),
+                "" => format!(
+                    "SNS answered HTTP {} without saying why",
+                    error.raw_response().map_or(0, |r| r.status().as_u16())
+                ),
+                code => match error.message() {
+                    Some(message) => format!("SNS error {code}: {message}"),
+                    None => format!("SNS error {code}"),
+                },
             },
             _ if aws::lacks_credentials(error) => aws::NO_CREDENTIALS.to_owned(),
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => format!(

@@ -1,6 +1,7 @@
 //! Machine output. The shape is a contract: fields are only ever added.
 //!
-//! JSON Lines: one `{"type":"row","query":…,"severity":…,"row":{column: value}}` per row,
+//! JSON Lines: one `{"type":"row","query":…,"severity":…,"row":{column: value}}` per row
+//! (with `"tactics"` and `"techniques"` before `"row"` for a detection mapped to ATT&CK),
 //! then one `{"type":"summary",…}`. JSON: `{"rows":[…the same row objects…],"summary":{…}}`.
 
 use std::io::{self, Write};
@@ -117,6 +118,7 @@ fn row_template(
     write_str(&meta.name, &mut start)?;
     start.extend_from_slice(before_severity);
     write_str(meta.severity.as_str(), &mut start)?;
+    write_attack(meta, before_severity, &mut start)?;
     start.extend_from_slice(after_severity);
     let mut keys = Vec::with_capacity(columns.len());
     for (i, column) in columns.iter().enumerate() {
@@ -127,6 +129,39 @@ fn row_template(
         keys.push(key);
     }
     Ok((start, keys))
+}
+
+/// The detection's ATT&CK `tactics` and `techniques`, when it has them, each field after
+/// `separator` (`,` and the indentation of `"severity"`), arrays laid out as `separator`
+/// says: on one line, or one item a line as pretty JSON has them.
+fn write_attack(meta: &Meta, separator: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    if meta.tactics.is_empty() && meta.techniques.is_empty() {
+        return Ok(());
+    }
+    let pretty = separator.contains(&b'\n');
+    let key_at = (separator.iter().position(|&b| b == b'"')).unwrap_or(separator.len());
+    let indent = &separator[1.min(key_at)..key_at];
+    for (key, items) in [("tactics", &meta.tactics), ("techniques", &meta.techniques)] {
+        out.push(b',');
+        out.extend_from_slice(indent);
+        write_str(key, out)?;
+        out.extend_from_slice(if pretty { b": [" } else { b":[" });
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if pretty {
+                out.extend_from_slice(indent);
+                out.extend_from_slice(b"  ");
+            }
+            write_str(item, out)?;
+        }
+        if pretty && !items.is_empty() {
+            out.extend_from_slice(indent);
+        }
+        out.push(b']');
+    }
+    Ok(())
 }
 
 fn write_value(value: &OwnedValue, out: &mut impl Write) -> io::Result<()> {
@@ -203,7 +238,7 @@ fn summary(report: &Report<'_>) -> Json {
         .iter()
         .map(|r| (r.meta.name.clone(), Json::from(r.rows.len())))
         .collect();
-    json!({
+    let mut summary = json!({
         "objects": st.objects,
         "bytes_read": st.bytes_read,
         "bytes_uncompressed": st.bytes_uncompressed,
@@ -230,23 +265,42 @@ fn summary(report: &Report<'_>) -> Json {
         "s3_cache_hits": s3.cache_hits,
         "elapsed_ms": s.elapsed.as_millis() as u64,
         "records_per_second": s.records_per_second(),
-    })
+    });
+    if let Some(athena) = &s.athena {
+        let queries: Vec<Json> = (athena.queries.iter())
+            .map(|q| {
+                json!({ "query": q.query, "execution_id": q.execution_id, "state": q.state,
+                        "data_scanned_bytes": q.data_scanned, "engine_ms": q.engine_ms,
+                        "cost_usd": athena.cost(q) })
+            })
+            .collect();
+        summary["athena_queries"] = Json::from(queries);
+        summary["athena_data_scanned_bytes"] = Json::from(athena.data_scanned());
+        summary["athena_cost_usd"] = Json::from(athena.total_cost());
+    }
+    summary
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::meta::Severity;
-    use crate::output::report::Mode;
+    use crate::output::report::{Mode, Scope};
     use crate::results::sample::{COLUMNS, result};
     use crate::results::{ResultSet, Row, Summary};
 
     /// Each row as the JSON object the documents hold, built by serde_json.
     fn row_objects(result: &ResultSet) -> impl Iterator<Item = Json> + '_ {
         result.rows.iter().map(move |row| {
-            let fields: Map<String, Json> =
-                result.columns.iter().cloned().zip(row.values.iter().map(to_json)).collect();
-            json!({ "query": result.meta.name, "severity": result.meta.severity.as_str(), "row": fields })
+            let fields: Map<String, Json> = result
+                .columns
+                .iter()
+                .cloned()
+                .zip(row.values.iter().map(to_json))
+                .collect();
+            let meta = &result.meta;
+            json!({ "query": meta.name, "severity": meta.severity.as_str(),
+                    "tactics": meta.tactics, "techniques": meta.techniques, "row": fields })
         })
     }
 
@@ -275,6 +329,8 @@ mod tests {
                 results: &results,
                 summary: &Summary::default(),
                 mode: Mode::Audit,
+                scope: &Scope::default(),
+                dashboard: None,
             };
             let rows: Vec<Json> = results.iter().flat_map(row_objects).collect();
             let document = json!({ "rows": rows, "summary": summary(&report) });
@@ -326,6 +382,8 @@ mod tests {
             results: &results,
             summary: &Summary::default(),
             mode: Mode::Audit,
+            scope: &Scope::default(),
+            dashboard: None,
         };
         let mut expected = String::new();
         for row in &rows {
@@ -333,7 +391,8 @@ mod tests {
                 .map(|c| (*c).to_owned())
                 .zip(row.values.iter().map(to_json))
                 .collect();
-            let line = json!({ "type": "row", "query": "root-usage", "severity": "critical", "row": fields });
+            let line = json!({ "type": "row", "query": "root-usage", "severity": "critical",
+                               "tactics": ["initial-access"], "techniques": ["T1078.004"], "row": fields });
             expected += &(serde_json::to_string(&line).unwrap() + "\n");
         }
         let mut written = Vec::new();

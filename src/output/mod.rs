@@ -1,9 +1,10 @@
-//! Printers: the same report as tables, JSON, JSON Lines or CSV, over any `Write`.
+//! Printers: the same report as tables, JSON, JSON Lines, CSV or an HTML page, over any `Write`.
 //!
 //! A new format is one file here and one line in the `formats!` list below; an analysis may
 //! print a format of its own (`OwnFormat`, suspicious-ips's blocklist).
 
 mod csv;
+pub mod html;
 mod json;
 mod report;
 pub mod sanitize;
@@ -11,23 +12,31 @@ mod table;
 
 use std::io::{self, Write};
 
-pub use report::{Mode, OwnFormat, Report};
+pub use report::{Mode, OwnFormat, Report, Scope};
+
+/// How a report is laid out, besides its format.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    /// Whether the output is a terminal: tables are fitted to its width.
+    pub terminal: bool,
+    /// The most rows of one result an HTML page shows.
+    pub html_rows: usize,
+}
 
 /// A report's printer over `W`: one of the formats, or an analysis's own.
 pub struct Printer<W: Write> {
     out: W,
     format: Format,
-    /// Whether `out` is a terminal: tables are fitted to its width.
-    terminal: bool,
+    layout: Layout,
     own: Option<Box<dyn OwnFormat>>,
 }
 
 impl<W: Write> Printer<W> {
-    pub fn new(format: Format, out: W, terminal: bool) -> Printer<W> {
+    pub fn new(format: Format, out: W, layout: Layout) -> Printer<W> {
         Printer {
             out,
             format,
-            terminal,
+            layout,
             own: None,
         }
     }
@@ -37,7 +46,10 @@ impl<W: Write> Printer<W> {
         Printer {
             out,
             format: Format::Table,
-            terminal: false,
+            layout: Layout {
+                terminal: false,
+                html_rows: 0,
+            },
             own: Some(own),
         }
     }
@@ -52,7 +64,7 @@ impl<W: Write> Printer<W> {
 }
 
 macro_rules! formats {
-    ($($(#[$doc:meta])* $variant:ident => |$report:pat_param, $out:pat_param, $terminal:pat_param| $print:expr),* $(,)?) => {
+    ($($(#[$doc:meta])* $variant:ident => |$report:pat_param, $out:pat_param, $layout:pat_param| $print:expr),* $(,)?) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
         #[serde(rename_all = "lowercase")]
         pub enum Format {
@@ -63,7 +75,7 @@ macro_rules! formats {
             fn print_format(&mut self, report: &Report<'_>) -> io::Result<()> {
                 match self.format {
                     $(Format::$variant => {
-                        let ($report, $out, $terminal) = (report, &mut self.out, self.terminal);
+                        let ($report, $out, $layout) = (report, &mut self.out, self.layout);
                         $print
                     })*
                 }
@@ -73,10 +85,12 @@ macro_rules! formats {
 }
 
 formats! {
-    Table => |report, out, terminal| table::print(report, out, terminal),
+    Table => |report, out, layout| table::print(report, out, layout.terminal),
     Json => |report, out, _| json::print(report, out),
     Jsonl => |report, out, _| json::print_lines(report, out),
     Csv => |report, out, _| csv::print(report, out),
+    /// One self-contained page: the run, charts over time, top lists and the findings.
+    Html => |report, out, layout| html::print(report, out, layout.html_rows),
     /// Flagged addresses as CIDRs, one per line (suspicious-ips only).
     Blocklist => |_, _, _| Err(io::Error::other("blocklist is the format of suspicious-ips")),
 }

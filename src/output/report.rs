@@ -2,6 +2,9 @@
 
 use std::io::{self, Write};
 
+use chrono::{DateTime, Utc};
+
+use super::html::Counted;
 use super::sanitize;
 use crate::record::OwnedValue;
 use crate::results::{ResultSet, Summary};
@@ -18,6 +21,20 @@ pub struct Report<'a> {
     pub results: &'a [ResultSet],
     pub summary: &'a Summary,
     pub mode: Mode,
+    /// What the run was asked to read: the HTML report describes it.
+    pub scope: &'a Scope,
+    /// What the HTML report's own queries counted in the same pass, when the format is HTML.
+    pub dashboard: Option<Counted<'a>>,
+}
+
+/// What a run was asked to read: its sources, time window and filters, as given.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub sources: Vec<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
 }
 
 /// A format an analysis prints itself, from its findings.

@@ -1,4 +1,4 @@
-//! Terminal and spreadsheet safety for strings that come from logs (attacker-controlled).
+//! Terminal, spreadsheet and HTML safety for strings that come from logs (attacker-controlled).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -36,6 +36,29 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
             c if is_unsafe(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Text for an HTML page, from a string that may come from a log: made terminal-safe first
+/// (control characters and bidirectional overrides shown as escapes, so the page shows what
+/// the table shows), then with `& < > " '` as character references, so that it stays text
+/// in an element and in a quoted attribute alike.
+pub fn for_html(text: &str) -> Cow<'_, str> {
+    let safe = for_terminal(text);
+    if !safe.contains(['&', '<', '>', '"', '\'']) {
+        return safe;
+    }
+    let mut out = String::with_capacity(safe.len() + 16);
+    for c in safe.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
     }
@@ -99,6 +122,22 @@ mod tests {
             );
         }
         assert_eq!(for_terminal("é ✓ 日本"), "é ✓ 日本");
+    }
+
+    #[test]
+    fn html_text_stays_text() {
+        assert_eq!(for_html("ConsoleLogin"), "ConsoleLogin");
+        assert_eq!(
+            for_html("<script>alert(1)</script>"),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(
+            for_html("\"><img src=x onerror='alert(1)'>"),
+            "&quot;&gt;&lt;img src=x onerror=&#39;alert(1)&#39;&gt;"
+        );
+        assert_eq!(for_html("a&amp;b"), "a&amp;amp;b");
+        assert_eq!(for_html("\x1b[31mred\u{202e}"), "\\x1b[31mred\\u{202e}");
+        assert_eq!(for_html("é ✓ 日本"), "é ✓ 日本");
     }
 
     fn csv_text_cell(text: &str) -> String {

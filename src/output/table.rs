@@ -56,7 +56,7 @@ fn print_result(result: &ResultSet, out: &mut impl Write, fit: bool) -> io::Resu
             let mut table = new_table(true);
             table.set_header(header);
             for row in result.rows.iter() {
-                table.add_row(row.values.iter().map(value_text));
+                table.add_row(row.values.iter().map(|v| on_screen(value_text(v))));
             }
             writeln!(out, "{table}")?;
         } else {
@@ -64,6 +64,28 @@ fn print_result(result: &ResultSet, out: &mut impl Write, fit: bool) -> io::Resu
         }
     }
     writeln!(out)
+}
+
+/// The most characters of one cell a terminal is shown: fitting wraps every cell, and a
+/// policy document of a megabyte would take minutes to wrap and pages to read.
+const SCREEN_CELL: usize = 1_000;
+
+/// The widest a piped column is padded to: a wider cell is written whole, unpadded, so one
+/// huge field does not make every other line as wide.
+const PIPED_COLUMN: usize = 100_000;
+
+/// `text` cut to `SCREEN_CELL` characters, saying how many more there were.
+fn on_screen(text: String) -> String {
+    match text.char_indices().nth(SCREEN_CELL) {
+        Some((cut, _)) => {
+            let more = text[cut..].chars().count();
+            format!(
+                "{}… (+{more} characters; --format json shows all)",
+                &text[..cut]
+            )
+        }
+        None => text,
+    }
 }
 
 /// The piped table, drawn line by line as comfy-table draws one table of every row
@@ -75,7 +97,7 @@ fn print_piped(result: &ResultSet, header: &[String], out: &mut impl Write) -> i
     let mut widths: Vec<usize> = header.iter().map(|name| width(name)).collect();
     for row in result.rows.iter() {
         for (column, value) in widths.iter_mut().zip(&row.values) {
-            *column = (*column).max(width(&value_text(value)));
+            *column = (*column).max(width(&value_text(value)).min(PIPED_COLUMN));
         }
     }
     let mut line = String::new();
@@ -141,6 +163,9 @@ fn print_overview(report: &Report<'_>, out: &mut impl Write, fit: bool) -> io::R
 
 fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
     let s = report.summary;
+    if let Some(athena) = &s.athena {
+        return print_athena_summary(s, athena, out);
+    }
     let st = &s.stats;
     writeln!(
         out,
@@ -219,6 +244,53 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
         s.elapsed.as_secs_f64(),
         s.records_per_second()
     )
+}
+
+/// The summary of queries run on Athena: what each scanned and cost, then the state,
+/// alerts and time as a scan's.
+fn print_athena_summary(
+    s: &crate::results::Summary,
+    athena: &crate::results::AthenaUsage,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "Athena: {}, {} scanned, about ${:.5} (${:.2} per TB, at least 10 MB billed per query); {}",
+        count(athena.queries.len(), "query"),
+        megabytes(athena.data_scanned()),
+        athena.total_cost(),
+        athena.price_per_tb,
+        count(s.errors, "error")
+    )?;
+    for query in &athena.queries {
+        match query.state.as_str() {
+            "SUCCEEDED" => writeln!(
+                out,
+                "  {}: {} scanned, ${:.5}, {:.2} s, execution {}",
+                query.query,
+                megabytes(query.data_scanned),
+                athena.cost(query),
+                query.engine_ms as f64 / 1000.0,
+                query.execution_id
+            )?,
+            state => writeln!(out, "  {}: {}", query.query, state.to_lowercase())?,
+        }
+    }
+    if s.already_reported > 0 {
+        writeln!(
+            out,
+            "From the state: {} already reported",
+            count(s.already_reported, "finding")
+        )?;
+    }
+    if s.alerts_sent > 0 || s.alerts_failed > 0 {
+        writeln!(
+            out,
+            "Alerts: {} sent, {} failed",
+            s.alerts_sent, s.alerts_failed
+        )?;
+    }
+    writeln!(out, "Elapsed {:.2} s", s.elapsed.as_secs_f64())
 }
 
 fn count(n: usize, noun: &str) -> String {
@@ -313,6 +385,57 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn regression_tables_on_a_terminal_wrap_long_cells_in_quadratic_time() {
+        // Cut before comfy-table wraps it: the cell shown is at most a screenful.
+        let policy = "{\"Statement\":[".to_owned() + &"x".repeat(1 << 20);
+        let shown = on_screen(policy.clone());
+        assert!(shown.starts_with(&policy[..SCREEN_CELL]));
+        assert!(
+            shown.ends_with(&format!(
+                "(+{} characters; --format json shows all)",
+                policy.len() - SCREEN_CELL
+            )),
+            "{}",
+            &shown[SCREEN_CELL..]
+        );
+        assert_eq!(on_screen("short".into()), "short");
+        let mut out = Vec::new();
+        let rows = vec![Row {
+            values: (0..COLUMNS.len())
+                .map(|_| Value::Str(policy.clone().into()))
+                .collect(),
+            identity: String::new(),
+        }];
+        print_result(&result(rows), &mut out, true).unwrap();
+        assert!(
+            out.len() < 20 * SCREEN_CELL * COLUMNS.len(),
+            "{} bytes",
+            out.len()
+        );
+    }
+
+    #[test]
+    fn regression_a_piped_table_with_one_huge_field_is_not_as_wide_everywhere() {
+        let huge = "h".repeat(PIPED_COLUMN * 3);
+        let rows: Vec<Row> = [huge.as_str(), "short", "other"]
+            .iter()
+            .map(|text| Row {
+                values: (COLUMNS.iter())
+                    .map(|_| Value::Str((*text).to_owned().into()))
+                    .collect(),
+                identity: String::new(),
+            })
+            .collect();
+        let mut piped = Vec::new();
+        print_piped(&result(rows), &header(), &mut piped).unwrap();
+        let text = String::from_utf8(piped).unwrap();
+        assert!(text.contains(&huge), "the huge cell is written whole");
+        let short_line = text.lines().find(|l| l.contains("short")).unwrap();
+        assert!(short_line.width() < (PIPED_COLUMN + 10) * COLUMNS.len());
+        assert!(text.len() < huge.len() * COLUMNS.len() + 12 * (PIPED_COLUMN + 10) * COLUMNS.len());
     }
 
     #[test]

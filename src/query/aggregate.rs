@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use super::eval::{Scope, eval, holds};
+use super::eval::{Scope, eval, failures, holds};
 use super::plan::{Aggregate, Plan};
 use crate::record::{OwnedValue, Record, Value};
 use crate::results::{PendingRow, Position, Row};
@@ -23,15 +23,21 @@ pub struct Accumulator {
     groups: HashMap<Vec<OwnedValue>, Vec<AggregateState>>,
     /// Records that matched but were suppressed by the configuration.
     suppressed: u64,
+    /// Integer arithmetic that failed (division by zero, overflow) evaluating this query.
+    failed: u64,
 }
 
 impl Accumulator {
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty() && self.groups.is_empty() && self.suppressed == 0
+        self.rows.is_empty() && self.groups.is_empty() && self.suppressed == 0 && self.failed == 0
     }
 
     pub fn suppressed(&self) -> u64 {
         self.suppressed
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.failed
     }
 
     /// The rows gathered so far, handed over to be kept elsewhere (see `RowStore`).
@@ -54,6 +60,18 @@ fn identity_of(values: &[OwnedValue]) -> String {
 impl Plan {
     /// Adds `record` when it matches, unless `suppressed` says it is to be ignored.
     pub fn accumulate(
+        &self,
+        acc: &mut Accumulator,
+        record: Record<'_, '_>,
+        position: Position,
+        suppressed: impl Fn(Record<'_, '_>) -> bool,
+    ) {
+        let before = failures();
+        self.accumulate_counted(acc, record, position, suppressed);
+        acc.failed += failures() - before;
+    }
+
+    fn accumulate_counted(
         &self,
         acc: &mut Accumulator,
         record: Record<'_, '_>,
@@ -95,6 +113,7 @@ impl Plan {
 
     pub fn merge(&self, into: &mut Accumulator, from: Accumulator) {
         into.suppressed += from.suppressed;
+        into.failed += from.failed;
         into.rows.extend(from.rows);
         self.order.trim(&mut into.rows);
         for (key, states) in from.groups {
@@ -111,13 +130,16 @@ impl Plan {
         }
     }
 
-    /// The rows left to order: those gathered and not yet handed over, or one per group.
-    pub fn rows_to_order(&self, acc: Accumulator) -> Vec<PendingRow> {
-        if self.grouped {
+    /// The rows left to order: those gathered and not yet handed over, or one per group;
+    /// and how many integer operations failed making the groups' rows.
+    pub fn rows_to_order(&self, acc: Accumulator) -> (Vec<PendingRow>, u64) {
+        let before = failures();
+        let rows = if self.grouped {
             self.group_rows(acc)
         } else {
             acc.rows
-        }
+        };
+        (rows, failures() - before)
     }
 
     fn group_rows(&self, acc: Accumulator) -> Vec<PendingRow> {

@@ -1,12 +1,13 @@
 //! Evaluation of expressions: three-valued predicates, comparisons, arithmetic and functions.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 use super::plan::{ArithOp, CmpOp, Expr, Func, TruncUnit};
-use crate::record::{FieldPath, OwnedValue, Record, Value, json_scalar_text};
+use crate::record::{FieldPath, OwnedValue, Record, Value, json_scalar_text, json_text};
 
 /// What an expression is evaluated against: one record, or one group after GROUP BY.
 pub enum Scope<'x, 'r, 'a> {
@@ -56,6 +57,15 @@ pub fn eval<'v>(expr: &'v Expr, scope: &Scope<'v, 'v, '_>) -> Value<'v> {
                 value,
                 is_container,
             } if *only == path => json_scalar_text(value.clone(), *is_container),
+            Scope::Group { .. } | Scope::Field { .. } => Value::Null,
+        },
+        Expr::JsonPath(path) => match scope {
+            Scope::Record(record) => record.json(path),
+            Scope::Field {
+                path: only,
+                value,
+                is_container,
+            } if *only == path => json_text(value.clone(), *is_container),
             Scope::Group { .. } | Scope::Field { .. } => Value::Null,
         },
         Expr::Literal(value) => value.borrowed(),
@@ -116,7 +126,7 @@ pub fn eval<'v>(expr: &'v Expr, scope: &Scope<'v, 'v, '_>) -> Value<'v> {
         }
         Expr::Arith(op, left, right) => arithmetic(*op, &eval(left, scope), &eval(right, scope)),
         Expr::Negate(inner) => match eval(inner, scope) {
-            Value::Int(i) => i.checked_neg().map_or(Value::Null, Value::Int),
+            Value::Int(i) => i.checked_neg().map_or_else(failed, Value::Int),
             other => other.as_f64().map_or(Value::Null, |f| Value::Float(-f)),
         },
         Expr::Call(func, arg) => call(*func, eval(arg, scope)),
@@ -124,6 +134,48 @@ pub fn eval<'v>(expr: &'v Expr, scope: &Scope<'v, 'v, '_>) -> Value<'v> {
             Some(text) => json_scalar_of_text(&text, path),
             None => Value::Null,
         },
+        Expr::Json(base, path) => match eval(base, scope).to_text() {
+            Some(text) => json_of_text(&text, path),
+            None => Value::Null,
+        },
+        Expr::Regexp(inner, regex) => {
+            bool_value(eval(inner, scope).to_text().map(|t| regex.is_match(&t)))
+        }
+        Expr::Strpos(text, part) => {
+            match (eval(text, scope).to_text(), eval(part, scope).to_text()) {
+                (Some(text), Some(part)) => Value::Int(
+                    text.find(part.as_ref())
+                        .map_or(0, |at| text[..at].chars().count() as i64 + 1),
+                ),
+                _ => Value::Null,
+            }
+        }
+        Expr::AnyValue(path, test) => match scope {
+            Scope::Record(record) => {
+                Value::Bool(record.any_value(path, &mut |value, is_container| {
+                    holds_for_field(test, path, value, is_container)
+                }))
+            }
+            Scope::Field { path: only, .. } if *only == path => {
+                Value::Bool(truth(test, scope) == Some(true))
+            }
+            Scope::Group { .. } | Scope::Field { .. } => Value::Null,
+        },
+        Expr::If(condition, value) => match truth(condition, scope) {
+            Some(true) => eval(value, scope),
+            _ => Value::Null,
+        },
+        Expr::Coalesce(list) => list
+            .iter()
+            .map(|e| eval(e, scope))
+            .find(|v| !v.is_null())
+            .unwrap_or(Value::Null),
+        Expr::Concat(left, right) => {
+            match (eval(left, scope).to_text(), eval(right, scope).to_text()) {
+                (Some(a), Some(b)) => Value::Str(Cow::Owned(format!("{a}{b}"))),
+                _ => Value::Null,
+            }
+        }
         Expr::DateTrunc(unit, inner) => match eval(inner, scope).as_time() {
             Some(time) => truncate(time, *unit).map_or(Value::Null, Value::Time),
             None => Value::Null,
@@ -191,6 +243,22 @@ fn compare_holds(op: CmpOp, ordering: Ordering) -> bool {
     }
 }
 
+thread_local! {
+    /// Integer arithmetic that failed on this thread (division by zero, overflow): Athena
+    /// stops the query there; here the value is NULL and the query is reported.
+    static FAILED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many integer operations failed on this thread so far.
+pub fn failures() -> u64 {
+    FAILED.get()
+}
+
+fn failed() -> Value<'static> {
+    FAILED.set(FAILED.get() + 1);
+    Value::Null
+}
+
 fn arithmetic(op: ArithOp, left: &Value<'_>, right: &Value<'_>) -> Value<'static> {
     if let (Value::Int(a), Value::Int(b)) = (left, right) {
         let result = match op {
@@ -200,7 +268,7 @@ fn arithmetic(op: ArithOp, left: &Value<'_>, right: &Value<'_>) -> Value<'static
             ArithOp::Div => a.checked_div(*b),
             ArithOp::Rem => a.checked_rem(*b),
         };
-        return result.map_or(Value::Null, Value::Int);
+        return result.map_or_else(failed, Value::Int);
     }
     let (Some(a), Some(b)) = (left.as_f64(), right.as_f64()) else {
         return Value::Null;
@@ -242,7 +310,29 @@ fn call(func: Func, arg: Value<'_>) -> Value<'_> {
             }
             DateTime::from_timestamp_millis(millis as i64).map_or(Value::Null, Value::Time)
         }),
+        // Values that hold JSON are its text already (see `json_text`).
+        Func::JsonFormat => arg
+            .to_text()
+            .map_or(Value::Null, |t| Value::Str(Cow::Owned(t.into_owned()))),
+        Func::JsonArrayLength => arg.to_text().map_or(Value::Null, |text| {
+            let mut bytes = text.as_bytes().to_vec();
+            match simd_json::to_borrowed_value(&mut bytes) {
+                Ok(simd_json::BorrowedValue::Array(items)) => {
+                    Value::Int(i64::try_from(items.len()).unwrap_or(i64::MAX))
+                }
+                _ => Value::Null,
+            }
+        }),
     }
+}
+
+fn json_of_text(text: &str, path: &[String]) -> Value<'static> {
+    let mut bytes = text.as_bytes().to_vec();
+    let Ok(parsed) = simd_json::to_borrowed_value(&mut bytes) else {
+        return Value::Null;
+    };
+    let path = FieldPath::new(path.to_vec());
+    Record::new(&parsed).json(&path).into_owned()
 }
 
 fn json_scalar_of_text(text: &str, path: &[String]) -> Value<'static> {

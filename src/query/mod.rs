@@ -81,6 +81,20 @@ impl QuerySet {
         }
     }
 
+    /// The set with `more` queries after its own, which no suppression applies to.
+    pub fn with(self, more: &[Arc<Query>]) -> QuerySet {
+        let mut queries = self.queries;
+        let mut suppressions = self.suppressions;
+        queries.extend(more.iter().cloned());
+        suppressions.resize(queries.len(), Suppression::default());
+        let dispatch = Dispatch::new(queries.iter().map(|q| &q.plan));
+        QuerySet {
+            queries,
+            suppressions,
+            dispatch,
+        }
+    }
+
     /// Applies `suppression` to the query called `name`, if the set has it.
     pub fn suppress(&mut self, name: &str, suppression: Suppression) {
         if let Some(i) = self.queries.iter().position(|q| q.name() == name) {
@@ -88,7 +102,7 @@ impl QuerySet {
         }
     }
 
-    #[cfg(test)]
+    /// The queries, in the set's order (`athena run` sends them elsewhere).
     pub fn queries(&self) -> &[Arc<Query>] {
         &self.queries
     }
@@ -138,6 +152,20 @@ impl QuerySet {
         let by_name = (self.dispatch.by_name.iter())
             .map(|(name, queries)| (name.clone(), reads(queries)))
             .collect();
+        // Queries that name events in any case share one gate: the name is lowercased
+        // once per event, not once per query.
+        if !self.dispatch.by_lowered_name.is_empty() {
+            let names: foldhash::HashSet<String> =
+                self.dispatch.by_lowered_name.keys().cloned().collect();
+            let queries: Vec<usize> = (self.dispatch.by_lowered_name.values())
+                .flatten()
+                .copied()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let test = NameTest::new(move |name| names.contains(&name.to_lowercase()));
+            gated.push((Gate::Name(test), reads(&queries)));
+        }
         gated.extend(self.dispatch.by_filter.iter().map(|(i, filter)| {
             let filter = filter.clone();
             let test = NameTest::new(move |name| filter.accepts(name));
@@ -213,18 +241,28 @@ impl QuerySet {
 
     /// Each query's result, from the rows `store` took and what `accumulators` hold.
     pub fn finish(&self, accumulators: Vec<Accumulator>, store: RowStore) -> Vec<ResultSet> {
-        let suppressed: Vec<u64> = accumulators.iter().map(Accumulator::suppressed).collect();
-        let tails = (self.queries.iter().zip(accumulators))
-            .map(|(query, acc)| query.plan.rows_to_order(acc))
+        let counts: Vec<(u64, u64)> = (accumulators.iter())
+            .map(|acc| (acc.suppressed(), acc.failed()))
             .collect();
+        let (tails, failed_in_groups): (Vec<_>, Vec<_>) = (self.queries.iter().zip(accumulators))
+            .map(|(query, acc)| query.plan.rows_to_order(acc))
+            .unzip();
         let rows = store.finish(tails);
-        (self.queries.iter().zip(suppressed).zip(rows))
-            .map(|((query, suppressed), rows)| ResultSet {
+        (self
+            .queries
+            .iter()
+            .zip(counts)
+            .zip(failed_in_groups)
+            .zip(rows))
+        .map(
+            |(((query, (suppressed, failed)), in_groups), rows)| ResultSet {
                 meta: Arc::clone(&query.meta),
                 columns: query.plan.columns.iter().cloned().collect(),
                 rows,
                 suppressed,
-            })
-            .collect()
+                failed: failed + in_groups,
+            },
+        )
+        .collect()
     }
 }

@@ -40,6 +40,10 @@ pub enum Func {
     FromIso8601Timestamp,
     ToUnixtime,
     FromUnixtime,
+    /// `json_format(json)`: JSON text, as `json_extract` gives it.
+    JsonFormat,
+    /// `json_array_length(json)`: NULL when the value is not a JSON array.
+    JsonArrayLength,
 }
 
 /// A compiled expression. `GroupKey` and `Aggregate` only appear after GROUP BY.
@@ -75,6 +79,24 @@ pub enum Expr {
     JsonScalarPath(FieldPath),
     /// `json_extract_scalar(expr, '$.a.b')` on a computed string.
     JsonScalar(Box<Expr>, Vec<String>),
+    /// `json_extract(column, '$.a.b')` on a column: the value there as JSON text.
+    JsonPath(FieldPath),
+    /// `json_extract(expr, '$.a.b')` on a computed string.
+    Json(Box<Expr>, Vec<String>),
+    /// `regexp_like(expr, 'pattern')`: the pattern found anywhere in the text.
+    Regexp(Box<Expr>, Arc<regex_lite::Regex>),
+    /// `a || b`: NULL when either side is.
+    Concat(Box<Expr>, Box<Expr>),
+    /// `strpos(text, part)`: where `part` first starts in `text`, from 1; 0 when absent.
+    Strpos(Box<Expr>, Box<Expr>),
+    /// `coalesce(a, b, …)`: the first that is not NULL.
+    Coalesce(Vec<Expr>),
+    /// Whether the test, which reads only the path, holds of one of the values there,
+    /// lists met on the way standing for each of their elements (a Sigma rule's field).
+    AnyValue(FieldPath, Box<Expr>),
+    /// `if(condition, value)`: the value when the condition is TRUE, else NULL (so that
+    /// `count(DISTINCT if(…, 1))` says whether any row of a group met it).
+    If(Box<Expr>, Box<Expr>),
     DateTrunc(TruncUnit, Box<Expr>),
     GroupKey(usize),
     Aggregate(usize),
@@ -109,9 +131,17 @@ impl Expr {
     /// Every column path the expression reads, into `out`.
     pub fn paths<'e>(&'e self, out: &mut Vec<&'e FieldPath>) {
         match self {
-            Expr::Column(path) | Expr::JsonScalarPath(path) => out.push(path),
+            Expr::Column(path) | Expr::JsonScalarPath(path) | Expr::JsonPath(path) => {
+                out.push(path)
+            }
             Expr::Literal(_) | Expr::GroupKey(_) | Expr::Aggregate(_) => {}
-            Expr::Compare(_, a, b) | Expr::Arith(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+            Expr::Compare(_, a, b)
+            | Expr::Arith(_, a, b)
+            | Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Concat(a, b)
+            | Expr::If(a, b)
+            | Expr::Strpos(a, b) => {
                 a.paths(out);
                 b.paths(out);
             }
@@ -119,11 +149,18 @@ impl Expr {
             | Expr::Not(e)
             | Expr::Call(_, e)
             | Expr::JsonScalar(e, _)
+            | Expr::Json(e, _)
+            | Expr::Regexp(e, _)
             | Expr::DateTrunc(_, e) => e.paths(out),
             Expr::Like { expr, .. } | Expr::IsNull { expr, .. } => expr.paths(out),
             Expr::InList { expr, list, .. } => {
                 expr.paths(out);
                 list.iter().for_each(|e| e.paths(out));
+            }
+            Expr::Coalesce(list) => list.iter().for_each(|e| e.paths(out)),
+            Expr::AnyValue(path, test) => {
+                out.push(path);
+                test.paths(out);
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use super::eval::holds_for_field;
 use super::like::LikePattern;
-use super::plan::{CmpOp, Expr, Plan};
+use super::plan::{CmpOp, Expr, Func, Plan};
 use crate::record::{FieldPath, Value};
 
 /// A condition on a record's `eventName` (a string) alone.
@@ -15,6 +15,8 @@ pub enum NameFilter {
     Any(Vec<NameFilter>),
     /// Every one of these holds.
     All(Vec<NameFilter>),
+    /// This holds of the name in lowercase (`lower(eventName) = …`, as Sigma compares).
+    Lower(Box<NameFilter>),
 }
 
 impl NameFilter {
@@ -24,6 +26,7 @@ impl NameFilter {
             NameFilter::Like(pattern) => pattern.matches(name),
             NameFilter::Any(filters) => filters.iter().any(|f| f.accepts(name)),
             NameFilter::All(filters) => filters.iter().all(|f| f.accepts(name)),
+            NameFilter::Lower(filter) => filter.accepts(&name.to_lowercase()),
         }
     }
 
@@ -31,6 +34,14 @@ impl NameFilter {
     pub fn exact_names(&self) -> Option<&foldhash::HashSet<String>> {
         match self {
             NameFilter::Names(names) => Some(names),
+            _ => None,
+        }
+    }
+
+    /// The lowercase names accepted, when the filter is a list of them in any case.
+    pub fn lowered_names(&self) -> Option<&foldhash::HashSet<String>> {
+        match self {
+            NameFilter::Lower(inner) => inner.exact_names(),
             _ => None,
         }
     }
@@ -51,21 +62,32 @@ impl Plan {
             matches!(expr, Expr::Column(path) if path.segments().len() == 1
                 && path.segments()[0].eq_ignore_ascii_case("eventName"))
         }
+        fn is_lowered_name(expr: &Expr) -> bool {
+            matches!(expr, Expr::Call(Func::Lower, arg) if is_event_name(arg))
+        }
         fn filter(expr: &Expr) -> Option<NameFilter> {
-            let text = |e: &Expr| match e {
-                Expr::Literal(Value::Str(s)) => Some(s.to_string()),
-                _ => None,
-            };
             match expr {
                 Expr::And(a, b) => match (filter(a), filter(b)) {
                     (Some(a), Some(b)) => Some(NameFilter::All(vec![a, b])),
                     (one, None) | (None, one) => one,
                 },
                 Expr::Or(a, b) => Some(NameFilter::Any(vec![filter(a)?, filter(b)?])),
-                Expr::Compare(CmpOp::Eq, a, b) if is_event_name(a) => {
+                _ => test(expr, is_event_name).or_else(|| {
+                    test(expr, is_lowered_name).map(|f| NameFilter::Lower(Box::new(f)))
+                }),
+            }
+        }
+        /// A test of what `is_name` accepts: `= 'x'`, `IN (…)`, `LIKE …`.
+        fn test(expr: &Expr, is_name: fn(&Expr) -> bool) -> Option<NameFilter> {
+            let text = |e: &Expr| match e {
+                Expr::Literal(Value::Str(s)) => Some(s.to_string()),
+                _ => None,
+            };
+            match expr {
+                Expr::Compare(CmpOp::Eq, a, b) if is_name(a) => {
                     text(b).map(|n| NameFilter::Names([n].into_iter().collect()))
                 }
-                Expr::Compare(CmpOp::Eq, a, b) if is_event_name(b) => {
+                Expr::Compare(CmpOp::Eq, a, b) if is_name(b) => {
                     text(a).map(|n| NameFilter::Names([n].into_iter().collect()))
                 }
                 Expr::InList {
@@ -73,7 +95,7 @@ impl Plan {
                     list,
                     negated: false,
                     ..
-                } if is_event_name(expr) => list
+                } if is_name(expr) => list
                     .iter()
                     .map(text)
                     .collect::<Option<_>>()
@@ -82,7 +104,7 @@ impl Plan {
                     expr,
                     pattern,
                     negated: false,
-                } if is_event_name(expr) => Some(NameFilter::Like(pattern.clone())),
+                } if is_name(expr) => Some(NameFilter::Like(pattern.clone())),
                 _ => None,
             }
         }
@@ -126,6 +148,8 @@ pub struct Dispatch {
     pub always: Vec<usize>,
     /// Queries that name the events they want, by name.
     pub by_name: foldhash::HashMap<String, Vec<usize>>,
+    /// Queries that name the events they want in any case (Sigma's), by lowercase name.
+    pub by_lowered_name: foldhash::HashMap<String, Vec<usize>>,
     /// Queries with another condition on the name alone (`LIKE`, `OR`), tried per record.
     pub by_filter: Vec<(usize, NameFilter)>,
 }
@@ -135,17 +159,19 @@ impl Dispatch {
     pub fn new<'p>(plans: impl Iterator<Item = &'p Plan>) -> Dispatch {
         let mut dispatch = Dispatch::default();
         for (i, plan) in plans.enumerate() {
-            match plan.name_filter() {
-                Some(filter) => match filter.exact_names() {
-                    Some(names) => {
-                        for name in names {
-                            let list = dispatch.by_name.entry(name.clone()).or_default();
-                            if list.last() != Some(&i) {
-                                list.push(i);
-                            }
-                        }
+            let add = |map: &mut foldhash::HashMap<String, Vec<usize>>, names| {
+                for name in names {
+                    let list: &mut Vec<usize> = map.entry(String::clone(name)).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
                     }
-                    None => dispatch.by_filter.push((i, filter)),
+                }
+            };
+            match plan.name_filter() {
+                Some(filter) => match (filter.exact_names(), filter.lowered_names()) {
+                    (Some(names), _) => add(&mut dispatch.by_name, names),
+                    (None, Some(names)) => add(&mut dispatch.by_lowered_name, names),
+                    (None, None) => dispatch.by_filter.push((i, filter)),
                 },
                 None => dispatch.always.push(i),
             }
@@ -156,6 +182,12 @@ impl Dispatch {
     /// The queries that can match a record named `name`, beyond `always`.
     pub fn named(&self, name: &str) -> impl Iterator<Item = usize> {
         let exact = self.by_name.get(name).into_iter().flatten().copied();
+        // One lowercase copy of the name per record, and only when a query needs it.
+        let lowered = match self.by_lowered_name.is_empty() {
+            true => None,
+            false => self.by_lowered_name.get(&name.to_lowercase()),
+        };
+        let exact = exact.chain(lowered.into_iter().flatten().copied());
         let filtered = self
             .by_filter
             .iter()
@@ -167,6 +199,7 @@ impl Dispatch {
     /// Every query that names some event: what a record with an odd name may match.
     pub fn named_any(&self) -> std::collections::BTreeSet<usize> {
         (self.by_name.values())
+            .chain(self.by_lowered_name.values())
             .flatten()
             .copied()
             .chain(self.by_filter.iter().map(|(i, _)| *i))

@@ -17,7 +17,7 @@ pub use rows::Rows;
 pub use sort::{Order, PendingRow, Position, SortBy, SortKey};
 pub use spill::RowShape;
 pub use store::{MEMORY_BUDGET, RowStore};
-pub use summary::{ScanStats, Summary, Transfer};
+pub use summary::{AthenaQuery, AthenaUsage, ScanStats, Summary, Transfer};
 
 use crate::meta::Meta;
 
@@ -29,6 +29,9 @@ pub struct ResultSet {
     pub rows: Rows,
     /// Matching records left out by a suppression.
     pub suppressed: u64,
+    /// Integer operations that failed computing the rows (division by zero, overflow): their
+    /// values are NULL, where Athena would stop the query.
+    pub failed: u64,
 }
 
 impl ResultSet {
@@ -39,6 +42,7 @@ impl ResultSet {
             columns: columns.iter().map(|c| (*c).to_owned()).collect(),
             rows: rows.into(),
             suppressed: 0,
+            failed: 0,
         }
     }
 
@@ -82,6 +86,8 @@ pub mod sample {
         let meta = Meta {
             severity,
             runbook: "Root should be unused: confirm who signed in.".into(),
+            tactics: vec!["initial-access".into()],
+            techniques: vec!["T1078.004".into()],
             ..Meta::plain(name, "Root user activity")
         };
         ResultSet::new(Arc::new(meta), &COLUMNS, rows)

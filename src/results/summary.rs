@@ -74,6 +74,52 @@ pub struct Summary {
     /// Alerts published, and those that could not be.
     pub alerts_sent: usize,
     pub alerts_failed: usize,
+    /// Present when the queries ran on Athena (`athena run`) instead of a scan.
+    pub athena: Option<AthenaUsage>,
+}
+
+/// What the queries of an `athena run` scanned, and what that costs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AthenaUsage {
+    pub queries: Vec<AthenaQuery>,
+    /// US dollars per terabyte (10^12 bytes) scanned.
+    pub price_per_tb: f64,
+}
+
+/// One query's execution on Athena.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AthenaQuery {
+    pub query: String,
+    /// Athena's QueryExecutionId (empty when it was not started).
+    pub execution_id: String,
+    /// How it ended: SUCCEEDED, FAILED, CANCELLED, or NOT STARTED.
+    pub state: String,
+    pub data_scanned: u64,
+    pub engine_ms: u64,
+}
+
+impl AthenaUsage {
+    /// Athena bills each query for at least 10 MB, in whole megabytes.
+    pub fn billed(data_scanned: u64) -> u64 {
+        const MB: u64 = 1_000_000;
+        data_scanned.div_ceil(MB).max(10) * MB
+    }
+
+    /// What one query cost, in US dollars: Athena bills the queries that succeeded.
+    pub fn cost(&self, query: &AthenaQuery) -> f64 {
+        match query.state.as_str() {
+            "SUCCEEDED" => Self::billed(query.data_scanned) as f64 / 1e12 * self.price_per_tb,
+            _ => 0.0,
+        }
+    }
+
+    pub fn data_scanned(&self) -> u64 {
+        self.queries.iter().map(|q| q.data_scanned).sum()
+    }
+
+    pub fn total_cost(&self) -> f64 {
+        self.queries.iter().map(|q| self.cost(q)).sum()
+    }
 }
 
 impl Summary {

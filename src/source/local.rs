@@ -5,7 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::layout::KeyLayout;
-use super::object::{Filter, Found, ListError, Location, ReadError, Source, SourceObject};
+use super::metadata;
+use super::object::{
+    Filter, Found, ListError, Location, ReadError, Source, SourceObject, WithMetadata,
+};
 
 /// A file, or a folder of files, named on the command line.
 pub struct Local {
@@ -31,6 +34,15 @@ impl Source for Local {
     fn read(&self, object: &SourceObject) -> Result<Vec<u8>, ReadError> {
         match &object.location {
             Location::Path(path) => fs::read(path).map_err(ReadError::Io),
+            Location::Key { .. } => Err(ReadError::Foreign),
+        }
+    }
+
+    /// The file, and the metadata kept beside it (`<file>.metadata.json`), if any.
+    fn read_with_metadata(&self, object: &SourceObject) -> Result<WithMetadata, ReadError> {
+        let bytes = self.read(object)?;
+        match &object.location {
+            Location::Path(path) => Ok((bytes, metadata::read(path)?)),
             Location::Key { .. } => Err(ReadError::Foreign),
         }
     }

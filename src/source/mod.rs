@@ -5,6 +5,7 @@
 
 pub mod layout;
 mod local;
+pub mod metadata;
 mod object;
 mod s3;
 pub mod window;
@@ -16,8 +17,10 @@ pub use layout::{KeyLayout, ObjectKind};
 #[cfg(test)]
 pub use object::Location;
 pub use object::{
-    Fetches, Filter, Found, Listing, OpenError, ReadError, Remote, Source, SourceObject,
+    Arrivals, Fetches, Filter, Found, Listing, Metadata, OpenError, ReadError, Remote, Source,
+    SourceObject, WithMetadata,
 };
+pub use s3::{TrailFolder, trails};
 pub use window::{TimeWindow, parse_duration, parse_time_bound};
 
 use crate::results::Transfer;
@@ -46,12 +49,12 @@ pub struct Sources {
 }
 
 /// How the objects of a scan arrive: read where they are decoded, or as they come.
-pub enum Reading {
+pub enum Reading<T = Vec<u8>> {
     /// The indexes of the objects, each read by the worker that decodes it.
     InPlace(Vec<usize>),
     /// Every object, in the order it arrives from the sources that fetch ahead (objects
     /// of the others are read alongside, on a thread of their own).
-    Arriving(Fetches),
+    Arriving(Arrivals<T>),
 }
 
 impl Sources {
@@ -116,11 +119,12 @@ impl Sources {
         objects.dedup_by(|a, b| a.name == b.name && a.location == b.location);
         for object in objects {
             match object.layout.as_ref().map(|l| l.kind) {
-                Some(ObjectKind::Digest) => listing.skipped_digest += 1,
+                Some(ObjectKind::Digest) if !filter.digests => listing.skipped_digest += 1,
                 Some(ObjectKind::Insight) => listing.skipped_insight += 1,
                 _ if object.layout.as_ref().is_some_and(|l| !filter.keeps(l)) => {
                     listing.pruned += 1
                 }
+                Some(ObjectKind::Digest) => listing.digests.push(object),
                 _ => listing.objects.push(object),
             }
         }
@@ -133,27 +137,58 @@ impl Sources {
         self.sources[object.source].1.read(object)
     }
 
+    /// `read`, with the object's user metadata.
+    pub fn read_with_metadata(&self, object: &SourceObject) -> Result<WithMetadata, ReadError> {
+        self.sources[object.source].1.read_with_metadata(object)
+    }
+
     /// How `objects` are to be read: in place when no source fetches ahead; otherwise all
     /// of them as they arrive, so that downloads and local reads overlap with decoding.
     pub fn fetch(&self, objects: &[SourceObject]) -> Reading {
-        let mut ahead = Vec::new();
+        self.fetch_by(objects, |s, own| s.fetch_ahead(own), |s, o| s.read(o))
+    }
+
+    /// `fetch`, each object with its user metadata (digest files: their signature).
+    pub fn fetch_with_metadata(&self, objects: &[SourceObject]) -> Reading<WithMetadata> {
+        self.fetch_by(
+            objects,
+            |s, own| s.fetch_ahead_with_metadata(own),
+            |s, o| s.read_with_metadata(o),
+        )
+    }
+
+    /// The same sources, each seen through `wrap` (which may check what is read).
+    pub fn wrapped(&self, wrap: impl Fn(Arc<dyn Source>) -> Arc<dyn Source>) -> Sources {
+        let sources = (self.sources.iter())
+            .map(|(name, source)| (name.clone(), wrap(Arc::clone(source))))
+            .collect();
+        Sources { sources }
+    }
+
+    fn fetch_by<T: Send + 'static>(
+        &self,
+        objects: &[SourceObject],
+        ahead: impl Fn(&dyn Source, &[(usize, &SourceObject)]) -> Option<Arrivals<T>>,
+        read: fn(&dyn Source, &SourceObject) -> Result<T, ReadError>,
+    ) -> Reading<T> {
+        let mut ahead_of = Vec::new();
         let mut in_place = Vec::new();
         for (index, (_, source)) in self.sources.iter().enumerate() {
             let own: Vec<(usize, &SourceObject)> = (objects.iter().enumerate())
                 .filter(|(_, o)| o.source == index)
                 .collect();
-            match source.fetch_ahead(&own) {
-                Some(fetches) => ahead.push(fetches),
+            match ahead(source.as_ref(), &own) {
+                Some(fetches) => ahead_of.push(fetches),
                 None => in_place.extend(own.into_iter().map(|(i, o)| (i, o.clone()))),
             }
         }
-        if ahead.is_empty() {
+        if ahead_of.is_empty() {
             let mut indexes: Vec<usize> = in_place.into_iter().map(|(i, _)| i).collect();
             indexes.sort_unstable();
             return Reading::InPlace(indexes);
         }
         let (sink, arrived) = std::sync::mpsc::sync_channel(64);
-        for fetches in ahead {
+        for fetches in ahead_of {
             let sink = sink.clone();
             std::thread::spawn(move || {
                 for fetched in fetches {
@@ -167,7 +202,7 @@ impl Sources {
             self.sources.iter().map(|(_, s)| Arc::clone(s)).collect();
         std::thread::spawn(move || {
             for (index, object) in in_place {
-                let read = sources[object.source].read(&object);
+                let read = read(sources[object.source].as_ref(), &object);
                 if sink.send((index, read)).is_err() {
                     break;
                 }

@@ -1,6 +1,6 @@
 //! What every source shares: the `Source` trait, the objects it lists, and what narrows a listing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::layout::KeyLayout;
@@ -31,6 +31,25 @@ pub enum ReadError {
     Remote(String),
     #[error("download interrupted: {0}")]
     Interrupted(String),
+    #[error("download cut short: {got} of {expected} bytes, after {attempts} attempts")]
+    Truncated {
+        got: usize,
+        expected: u64,
+        attempts: u32,
+    },
+    #[error("the download does not match its checksum (it was damaged on the way): {0}")]
+    Corrupt(String),
+    /// The store cannot be reached at all (refused, timed out): said once the first times,
+    /// then the rest of the objects are abandoned.
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("not read: the source stopped answering")]
+    Abandoned,
+    #[error("cannot read the metadata file {0}: {1}")]
+    Metadata(PathBuf, String),
+    /// Read again after `verify` checked it, and no longer what it checked.
+    #[error("changed since it was verified: {0}")]
+    Changed(String),
     #[error("not an object of this source")]
     Foreign,
 }
@@ -55,7 +74,31 @@ pub trait Source: Send + Sync {
     fn transfer(&self) -> Option<Transfer> {
         None
     }
+
+    /// Reads one object with its user metadata (S3's `x-amz-meta-*`, where CloudTrail keeps
+    /// a digest file's signature); `None` when the source has none for it.
+    fn read_with_metadata(&self, object: &SourceObject) -> Result<WithMetadata, ReadError> {
+        Ok((self.read(object)?, None))
+    }
+
+    /// `fetch_ahead`, each object with its user metadata.
+    fn fetch_ahead_with_metadata(
+        &self,
+        objects: &[(usize, &SourceObject)],
+    ) -> Option<Arrivals<WithMetadata>> {
+        let _ = objects;
+        None
+    }
 }
+
+/// An object's user metadata: S3's `x-amz-meta-*` headers, without the prefix.
+pub type Metadata = BTreeMap<String, String>;
+
+/// An object's bytes and its user metadata, when there is any.
+pub type WithMetadata = (Vec<u8>, Option<Metadata>);
+
+/// Objects arriving from a source that fetches ahead, each with its index, or why not.
+pub type Arrivals<T> = Box<dyn Iterator<Item = (usize, Result<T, ReadError>)> + Send>;
 
 /// What the listing of one source found.
 #[derive(Debug, Default)]
@@ -71,7 +114,7 @@ pub struct Found {
 }
 
 /// Objects arriving from a source that fetches ahead: each one's index and bytes, or why not.
-pub type Fetches = Box<dyn Iterator<Item = (usize, Result<Vec<u8>, ReadError>)> + Send>;
+pub type Fetches = Arrivals<Vec<u8>>;
 
 /// What a source needs to reach remote storage.
 #[derive(Debug, Clone, Default)]
@@ -93,6 +136,9 @@ pub struct Filter {
     /// Without `--since`, where listing may start (a cron state's oldest need). It prunes
     /// objects by their key only: events in them are all read.
     pub listing_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// List `CloudTrail-Digest/` objects too, into `Listing::digests` (for `verify`); a
+    /// scan leaves them out, only counting them.
+    pub digests: bool,
 }
 
 impl Filter {
@@ -143,6 +189,8 @@ pub struct SourceObject {
 #[derive(Debug, Default)]
 pub struct Listing {
     pub objects: Vec<SourceObject>,
+    /// The `CloudTrail-Digest/` objects, when the filter asks for them (sorted by name).
+    pub digests: Vec<SourceObject>,
     pub skipped_digest: u64,
     pub skipped_insight: u64,
     pub pruned: u64,

@@ -166,7 +166,7 @@ impl State {
 
     /// Moves each prefix past the objects that were read (when the listing was `complete`:
     /// an object that was not listed must not be passed), and keeps the others for a
-    /// retry. No watermark moves past the run's clock, whatever an object's name says.
+    /// retry. An object named after the run's clock (plus a skew) moves no watermark.
     pub fn advance<'o>(
         &mut self,
         read: impl IntoIterator<Item = &'o SourceObject>,
@@ -180,7 +180,11 @@ impl State {
             };
             let prefix = self.contents.prefixes.entry(key).or_default();
             prefix.retry.remove(&object.name);
-            let delivered = delivered.min(ceiling);
+            // A name in the future is not believed: it moves nothing, and the object is
+            // read again by later runs until the clock reaches it.
+            if delivered > ceiling {
+                continue;
+            }
             let newer = (prefix.newest.as_deref().and_then(parse_time))
                 .is_none_or(|newest| delivered > newest);
             if complete && newer {
@@ -278,6 +282,12 @@ fn lock_waiting(path: &Path, wait: std::time::Duration) -> Result<fs::File, Stat
             Err(fs::TryLockError::Error(e)) => return Err(unlockable(e)),
         }
     }
+}
+
+/// `parse`, for the fuzz target.
+#[cfg(feature = "fuzzing")]
+pub fn parse_bytes(path: &Path, bytes: &[u8], now: DateTime<Utc>) {
+    let _ = parse(path, bytes, now);
 }
 
 /// Reads a state file of this version or the one before. Entries whose time cannot be
@@ -470,11 +480,19 @@ mod tests {
             state.wants(&file("20261120T1255Z")),
             "a real file after the planted one is read"
         );
+        assert!(
+            state.wants(&file("20261120T1156Z")),
+            "the planted name moved nothing: the watermark is the real file's"
+        );
+        assert!(
+            state.wants(&planted),
+            "read again until the clock reaches it"
+        );
         // A state poisoned before this fix is not trusted past the run's clock either.
         drop(state);
         let poisoned = fs::read_to_string(&path)
             .unwrap()
-            .replace("2026-11-20T12:15:00Z", "2099-12-31T23:59:00Z");
+            .replace("2026-11-20T11:55:00Z", "2099-12-31T23:59:00Z");
         assert!(poisoned.contains("2099"), "{poisoned}");
         fs::write(&path, poisoned).unwrap();
         let state = load(&path, "2026-11-20T13:00:00Z");

@@ -1,6 +1,8 @@
 //! Test harness: run the binary as a user does, normalise timing, compare with golden files.
 
+pub mod browser;
 pub mod moto;
+pub mod trail;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,9 @@
 //! moto's S3 server on 127.0.0.1 for the S3 tests, and a small client to fill buckets.
 //!
 //! `.ci/run` starts the server and sets `TRAILSCAN_TEST_S3_ENDPOINT`. Without it, the
-//! harness starts `moto_server` itself (from PATH or `target/moto-venv`) on a free port.
-//! When neither works, tests skip with a message, except in CI (`CI` set) where they fail.
+//! harness installs moto once into `target/moto-venv` (from PyPI, with the machine's
+//! `python3`) and starts it on a free port. No test skips: when moto cannot be had, the
+//! tests that need it fail and say what to install.
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
@@ -30,19 +31,52 @@ pub const AWS_ENV: &[(&str, &str)] = &[
     ),
 ];
 
-/// The server's endpoint, or `None` (after saying why) when the tests must skip.
-pub fn endpoint() -> Option<&'static str> {
+/// The pinned moto release the harness installs.
+const MOTO: &str = "moto[server]==5.2.5";
+
+/// The server's endpoint; fails the calling test, saying what to install, when there is none.
+pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<Result<String, String>> = OnceLock::new();
     match ENDPOINT.get_or_init(start) {
-        Ok(endpoint) => Some(endpoint),
-        Err(why) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "moto's S3 server is needed in CI: {why}"
-            );
-            eprintln!("SKIPPED: {why} (pip install 'moto[server]', or run bash .ci/run)");
-            None
+        Ok(endpoint) => endpoint,
+        Err(why) => panic!(
+            "moto's server is needed for this test and could not be started: {why}\n\
+             It is installed with: python3 -m venv target/moto-venv && \
+             target/moto-venv/bin/pip install '{MOTO}'"
+        ),
+    }
+}
+
+/// `target/moto-venv/bin/moto_server`, installing it first when it is not there.
+fn provisioned_server() -> Result<PathBuf, String> {
+    let venv = repo().join("target/moto-venv");
+    let server = venv.join("bin/moto_server");
+    if server.exists() {
+        return Ok(server);
+    }
+    let run = |program: &Path, args: &[&str]| -> Result<(), String> {
+        let output = Command::new(program)
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} {} failed: {}",
+                program.display(),
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
         }
+    };
+    let venv_arg = venv.to_string_lossy().into_owned();
+    run(Path::new("python3"), &["-m", "venv", &venv_arg])?;
+    run(&venv.join("bin/pip"), &["install", "--quiet", MOTO])?;
+    if server.exists() {
+        Ok(server)
+    } else {
+        Err(format!("{MOTO} installed no {}", server.display()))
     }
 }
 
@@ -50,12 +84,7 @@ fn start() -> Result<String, String> {
     if let Ok(endpoint) = std::env::var("TRAILSCAN_TEST_S3_ENDPOINT") {
         return wait_until_ready(&endpoint).map(|()| endpoint);
     }
-    let local = repo().join("target/moto-venv/bin/moto_server");
-    let program = if local.exists() {
-        local
-    } else {
-        PathBuf::from("moto_server")
-    };
+    let program = provisioned_server()?;
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?
@@ -158,6 +187,30 @@ impl Bucket {
                     .put_object()
                     .bucket(&self.name)
                     .key(key)
+                    .body(ByteStream::from(bytes))
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("upload of {key}: {e:?}"));
+    }
+
+    /// Uploads an object with user metadata (`x-amz-meta-NAME: VALUE`).
+    pub fn put_with_metadata(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        metadata: &std::collections::BTreeMap<String, String>,
+    ) {
+        let metadata: std::collections::HashMap<String, String> = metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.runtime
+            .block_on(
+                self.client
+                    .put_object()
+                    .bucket(&self.name)
+                    .key(key)
+                    .set_metadata(Some(metadata))
                     .body(ByteStream::from(bytes))
                     .send(),
             )

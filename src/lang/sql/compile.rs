@@ -47,6 +47,11 @@ pub const STAR_COLUMNS: &[&str] = &[
 pub const MAX_DEPTH: usize = 500;
 
 pub fn compile(sql: &str) -> Result<Plan, CompileError> {
+    compile_checked(sql).map(|(plan, _)| plan)
+}
+
+/// Compiles `sql`, and says what of it Athena would refuse (each where it stands).
+pub fn compile_checked(sql: &str) -> Result<(Plan, Vec<CompileError>), CompileError> {
     check_depth(sql)?;
     let dialect = GenericDialect {};
     let parsed = Parser::new(&dialect)
@@ -82,7 +87,9 @@ pub fn compile(sql: &str) -> Result<Plan, CompileError> {
     let Statement::Query(query) = statement else {
         return Err(error_at(statement, "only SELECT statements are supported"));
     };
-    Compiler::default().query(query)
+    let mut compiler = Compiler::default();
+    let plan = compiler.query(query)?;
+    Ok((plan, compiler.athena))
 }
 
 /// Refuses SQL whose expressions could nest deeper than `MAX_DEPTH`: the operators and the
@@ -153,7 +160,7 @@ fn position_in_message(text: &str) -> (u64, u64) {
 }
 
 impl Compiler {
-    fn query(mut self, query: &ast::Query) -> Result<Plan, CompileError> {
+    fn query(&mut self, query: &ast::Query) -> Result<Plan, CompileError> {
         if let Some(with) = &query.with {
             return Err(unsupported(with, "WITH"));
         }
@@ -234,7 +241,7 @@ impl Compiler {
             projections,
             filter,
             group_by,
-            aggregates: self.aggregates,
+            aggregates: std::mem::take(&mut self.aggregates),
             having,
             sort_exprs,
             order,

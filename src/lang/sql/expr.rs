@@ -7,6 +7,7 @@ use sqlparser::ast::{
     SelectItem, UnaryOperator,
 };
 
+use super::athena;
 use super::error::{CompileError, error_at, unsupported};
 use crate::query::like::LikePattern;
 use crate::query::plan::{Aggregate, ArithOp, CmpOp, Expr, Func, TruncUnit};
@@ -19,6 +20,8 @@ pub(super) struct Compiler {
     pub(super) group_by_text: Vec<String>,
     pub(super) aggregates: Vec<Aggregate>,
     pub(super) aggregate_text: Vec<String>,
+    /// What Athena would refuse, where it stands: `queries lint` warns of it.
+    pub(super) athena: Vec<CompileError>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -62,12 +65,21 @@ impl Compiler {
                         ),
                     ));
                 }
-                Expr::Column(self.column_path(expr))
+                let path = self.column_path(expr);
+                if let Some(problem) = athena::column(path.segments()) {
+                    self.athena.push(error_at(expr, problem));
+                }
+                Expr::Column(path)
             }
             E::Value(value) => Expr::Literal(literal(value)?),
             E::Nested(inner) => self.expr(inner, scope)?,
             E::UnaryOp { op, expr: inner } => {
                 let operand = Box::new(self.expr(inner, scope)?);
+                if *op == UnaryOperator::Not
+                    && let Some(problem) = athena::boolean_operand(inner, &operand)
+                {
+                    self.athena.push(error_at(expr, problem));
+                }
                 match op {
                     UnaryOperator::Not => Expr::Not(operand),
                     UnaryOperator::Minus => Expr::Negate(operand),
@@ -83,6 +95,29 @@ impl Compiler {
             E::BinaryOp { left, op, right } => {
                 let l = Box::new(self.expr(left, scope)?);
                 let r = Box::new(self.expr(right, scope)?);
+                if let Some(problem) = athena::binary(op, left, right, &l, &r) {
+                    self.athena.push(error_at(expr, problem));
+                }
+                let comparison = matches!(
+                    op,
+                    BinaryOperator::Eq
+                        | BinaryOperator::NotEq
+                        | BinaryOperator::Lt
+                        | BinaryOperator::LtEq
+                        | BinaryOperator::Gt
+                        | BinaryOperator::GtEq
+                );
+                if comparison
+                    && let (Kind::Text, Kind::Number) | (Kind::Number, Kind::Text) =
+                        (kind(&l), kind(&r))
+                {
+                    return Err(error_at(
+                        expr,
+                        format!(
+                            "`{expr}` compares text with a number, which Athena refuses: quote the number ('5'), or make the text a number"
+                        ),
+                    ));
+                }
                 match op {
                     BinaryOperator::And => Expr::And(l, r),
                     BinaryOperator::Or => Expr::Or(l, r),
@@ -97,6 +132,7 @@ impl Compiler {
                     BinaryOperator::Multiply => Expr::Arith(ArithOp::Mul, l, r),
                     BinaryOperator::Divide => Expr::Arith(ArithOp::Div, l, r),
                     BinaryOperator::Modulo => Expr::Arith(ArithOp::Rem, l, r),
+                    BinaryOperator::StringConcat => Expr::Concat(l, r),
                     other => {
                         return Err(error_at(expr, format!("operator {other} is not supported")));
                     }
@@ -232,17 +268,94 @@ impl Compiler {
             arity(1)?;
             Ok(Expr::Call(f, Box::new(this.expr(args[0], scope)?)))
         };
+        if let Some(problem) = athena::function(&name) {
+            self.athena.push(error_at(whole, problem));
+        }
         match name.as_str() {
             "lower" => unary(Func::Lower, self),
             "upper" => unary(Func::Upper, self),
+            // Athena's try() makes a failing call NULL; trailscan's calls are NULL already
+            // where Athena's fail (a time that does not parse, say).
+            "try" => {
+                arity(1)?;
+                self.expr(args[0], scope)
+            }
             "from_iso8601_timestamp" => unary(Func::FromIso8601Timestamp, self),
-            "to_unixtime" => unary(Func::ToUnixtime, self),
+            "to_unixtime" => {
+                arity(1)?;
+                let arg = self.expr(args[0], scope)?;
+                if let Some(problem) = athena::timestamp_argument(&name, "", args[0], &arg) {
+                    self.athena.push(error_at(whole, problem));
+                }
+                Ok(Expr::Call(Func::ToUnixtime, Box::new(arg)))
+            }
             "from_unixtime" => unary(Func::FromUnixtime, self),
+            "json_format" => unary(Func::JsonFormat, self),
+            "json_array_length" => unary(Func::JsonArrayLength, self),
+            "json_extract" => {
+                arity(2)?;
+                let path_text = string_literal(args[1], "the JSON path must be a string literal")?;
+                let path = parse_json_path(&path_text).map_err(|m| error_at(args[1], m))?;
+                let base = self.expr(args[0], scope)?;
+                if let Some(problem) = athena::json_argument(&name, args[0], &base) {
+                    self.athena.push(error_at(whole, problem));
+                }
+                Ok(match base {
+                    Expr::Column(column) => {
+                        let mut segments = column.segments().to_vec();
+                        segments.extend(path);
+                        Expr::JsonPath(FieldPath::new(segments))
+                    }
+                    other => Expr::Json(Box::new(other), path),
+                })
+            }
+            "strpos" => {
+                arity(2)?;
+                Ok(Expr::Strpos(
+                    Box::new(self.expr(args[0], scope)?),
+                    Box::new(self.expr(args[1], scope)?),
+                ))
+            }
+            "coalesce" => {
+                if args.is_empty() {
+                    return Err(error_at(whole, "coalesce() needs at least one argument"));
+                }
+                let list = (args.iter())
+                    .map(|a| self.expr(a, scope))
+                    .collect::<Result<_, _>>()?;
+                Ok(Expr::Coalesce(list))
+            }
+            "if" => {
+                if args.len() != 2 {
+                    return Err(error_at(
+                        whole,
+                        "if() takes a condition and a value (the value is NULL otherwise)",
+                    ));
+                }
+                Ok(Expr::If(
+                    Box::new(self.expr(args[0], scope)?),
+                    Box::new(self.expr(args[1], scope)?),
+                ))
+            }
+            "regexp_like" => {
+                arity(2)?;
+                let pattern =
+                    string_literal(args[1], "regexp_like's pattern must be a string literal")?;
+                let regex = regex_lite::Regex::new(&pattern)
+                    .map_err(|e| error_at(args[1], format!("bad regular expression: {e}")))?;
+                Ok(Expr::Regexp(
+                    Box::new(self.expr(args[0], scope)?),
+                    Arc::new(regex),
+                ))
+            }
             "json_extract_scalar" => {
                 arity(2)?;
                 let path_text = string_literal(args[1], "the JSON path must be a string literal")?;
                 let path = parse_json_path(&path_text).map_err(|m| error_at(args[1], m))?;
                 let base = self.expr(args[0], scope)?;
+                if let Some(problem) = athena::json_argument(&name, args[0], &base) {
+                    self.athena.push(error_at(whole, problem));
+                }
                 Ok(match base {
                     Expr::Column(column) => {
                         let mut segments = column.segments().to_vec();
@@ -269,7 +382,12 @@ impl Compiler {
                         ));
                     }
                 };
-                Ok(Expr::DateTrunc(unit, Box::new(self.expr(args[1], scope)?)))
+                let time = self.expr(args[1], scope)?;
+                let before = format!("{}, ", args[0]);
+                if let Some(problem) = athena::timestamp_argument(&name, &before, args[1], &time) {
+                    self.athena.push(error_at(whole, problem));
+                }
+                Ok(Expr::DateTrunc(unit, Box::new(time)))
             }
             _ => Err(error_at(
                 whole,
@@ -321,6 +439,42 @@ impl Compiler {
         self.aggregate_text.push(text);
         Ok(Expr::Aggregate(self.aggregates.len() - 1))
     }
+}
+
+/// What an expression yields, as far as Athena's types tell: the scalar columns of its
+/// CloudTrail table, and every field read out of one with `json_extract_scalar`, are text.
+/// Other names (aliases, fields Athena's table does not declare) are left unjudged.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Number,
+    Other,
+}
+
+fn kind(expr: &Expr) -> Kind {
+    match expr {
+        Expr::Column(path) => match path.segments() {
+            [name] if is_text_column(name) => Kind::Text,
+            _ => Kind::Other,
+        },
+        Expr::JsonScalarPath(_) | Expr::JsonScalar(..) => Kind::Text,
+        Expr::Call(Func::Lower | Func::Upper | Func::JsonFormat, _) => Kind::Text,
+        Expr::Concat(..) => Kind::Text,
+        Expr::Call(Func::JsonArrayLength, _) | Expr::Strpos(..) => Kind::Number,
+        Expr::Literal(Value::Str(_)) => Kind::Text,
+        Expr::Literal(Value::Int(_) | Value::Float(_)) => Kind::Number,
+        Expr::Arith(..) | Expr::Negate(_) => Kind::Number,
+        Expr::Call(Func::ToUnixtime | Func::Floor, _) => Kind::Number,
+        _ => Kind::Other,
+    }
+}
+
+fn is_text_column(name: &str) -> bool {
+    const STRUCTURED: [&str; 3] = ["userIdentity", "resources", "tlsDetails"];
+    super::compile::STAR_COLUMNS
+        .iter()
+        .any(|column| column.eq_ignore_ascii_case(name))
+        && !STRUCTURED.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
 pub(super) fn normalized(expr: &ast::Expr) -> String {

@@ -1,10 +1,12 @@
 //! Athena SQL query files: a header of `-- key: value` lines, then one SELECT over `cloudtrail_logs`.
 
+mod athena;
 mod compile;
 mod error;
 mod expr;
 #[cfg(test)]
 mod semantics;
+pub mod table;
 
 use std::sync::Arc;
 
@@ -12,7 +14,7 @@ pub use compile::compile;
 pub use error::CompileError;
 
 use super::lint::{LintError, name_problems};
-use crate::meta::{Meta, Origin, Severity};
+use crate::meta::{Meta, Origin, Severity, attack};
 use crate::query::Query;
 
 const HEADER_KEYS: &[&str] = &[
@@ -22,6 +24,8 @@ const HEADER_KEYS: &[&str] = &[
     "description",
     "references",
     "runbook",
+    "tactics",
+    "techniques",
 ];
 
 /// Parses a query file: a header of `-- key: value` lines (a `--` line indented by two or
@@ -89,6 +93,33 @@ pub fn parse_file(origin: Origin, text: &str) -> Result<Query, Vec<LintError>> {
         },
         _ => None,
     };
+    let list = |key: &str| -> (Vec<String>, u64) {
+        field(key).map_or((Vec::new(), 0), |(value, line)| {
+            let items = value.split(',').map(str::trim).filter(|i| !i.is_empty());
+            (items.map(str::to_owned).collect(), line)
+        })
+    };
+    let (tactics, line) = list("tactics");
+    for tactic in &tactics {
+        if attack::tactic(tactic).is_none() {
+            errors.push(LintError::at(
+                &origin,
+                line,
+                format!("'{tactic}' is not an ATT&CK tactic (initial-access, execution, persistence, privilege-escalation, defense-evasion, credential-access, discovery, lateral-movement, collection, exfiltration, impact, …)"),
+            ));
+        }
+    }
+    let tactics: Vec<String> = tactics.iter().map(|t| t.to_ascii_lowercase()).collect();
+    let (techniques, line) = list("techniques");
+    for technique in &techniques {
+        if !attack::is_technique_id(technique) {
+            errors.push(LintError::at(
+                &origin,
+                line,
+                format!("'{technique}' is not an ATT&CK technique id such as T1078 or T1562.008"),
+            ));
+        }
+    }
     let plan = match compile(text) {
         Ok(plan) => Some(plan),
         Err(e) => {
@@ -110,6 +141,9 @@ pub fn parse_file(origin: Origin, text: &str) -> Result<Query, Vec<LintError>> {
                 description: field("description").map(|(v, _)| v).unwrap_or_default(),
                 references: field("references").map(|(v, _)| v).unwrap_or_default(),
                 runbook: field("runbook").map(|(v, _)| v).unwrap_or_default(),
+                tactics,
+                techniques,
+                details: Vec::new(),
             }),
             origin,
             text: text.to_owned(),
@@ -117,6 +151,23 @@ pub fn parse_file(origin: Origin, text: &str) -> Result<Query, Vec<LintError>> {
         }),
         _ => Err(errors),
     }
+}
+
+/// What Athena would refuse in a query file that trailscan takes (a field read out of a
+/// STRING column with a dot, `readOnly = false`, …), each at its line and column with the
+/// spelling that both accept. Nothing when the file does not compile: its errors say more.
+pub fn athena_problems(origin: &Origin, text: &str) -> Vec<LintError> {
+    let Ok((_, problems)) = compile::compile_checked(text) else {
+        return Vec::new();
+    };
+    (problems.into_iter())
+        .map(|problem| LintError {
+            origin: origin.clone(),
+            line: problem.line,
+            column: problem.column,
+            message: problem.message,
+        })
+        .collect()
 }
 
 /// An ad-hoc query typed on the command line: its rows are results, not findings.

@@ -158,7 +158,7 @@ fn name_filters_follow_and_or_and_like_on_the_event_name() {
         "eventName = 'A' OR x = 1",
         "eventName NOT IN ('A')",
         "eventName NOT LIKE 'A%'",
-        "lower(eventName) = 'a'",
+        "lower(eventName) = lower(x)",
         "eventName IN ('A', 1)",
     ] {
         assert!(
@@ -167,6 +167,21 @@ fn name_filters_follow_and_or_and_like_on_the_event_name() {
         );
     }
     assert!(filter("SELECT eventName FROM cloudtrail_logs").is_none());
+    // The name in lowercase, as Sigma rules compare it: any spelling of the name.
+    assert_eq!(
+        accepts(
+            "lower(eventName) IN ('deletetrail', 'stoplogging')",
+            &["DeleteTrail", "STOPLOGGING", "UpdateTrail"]
+        ),
+        [true, true, false]
+    );
+    let lowered = filter(&format!("{base}lower(eventName) = 'a'")).unwrap();
+    assert_eq!(
+        lowered
+            .lowered_names()
+            .map(|n| n.iter().cloned().collect::<Vec<_>>()),
+        Some(vec!["a".to_owned()])
+    );
 }
 
 #[test]
@@ -216,7 +231,7 @@ fn rows(sql: &str, events: &[&str]) -> Vec<Vec<OwnedValue>> {
         let json = simd_json::to_borrowed_value(&mut bytes).unwrap();
         plan.accumulate(&mut acc, Record::new(&json), (0, i as u32), |_| false);
     }
-    (plan.order.finish(plan.rows_to_order(acc)).into_iter())
+    (plan.order.finish(plan.rows_to_order(acc).0).into_iter())
         .map(|row| row.values)
         .collect()
 }
@@ -463,7 +478,7 @@ fn suppressions_see_the_fields_they_match_on_whatever_the_query_reads() {
         let mut accumulators = set.accumulators();
         let mut index = 0;
         let projection = Projection::new(&set.needs(located, false));
-        decode(text.to_vec(), &projection, |record| {
+        decode(text.to_vec(), &projection, u64::MAX, |record| {
             set.accumulate(&mut accumulators, record, (0, index));
             index += 1;
         })

@@ -87,9 +87,12 @@ where
                     aws::innermost_cause(error)
                 )
             } else {
+                // A connection dropped or refused mid-request: say the innermost cause, not
+                // the SDK's nested debug text.
                 format!(
-                    "request failed: {}",
-                    first_cause(&DisplayErrorContext(error).to_string())
+                    "the connection to S3 failed ({}): {}",
+                    aws::endpoint_hint(connection),
+                    aws::innermost_cause(error)
                 )
             }
         }
@@ -118,4 +121,15 @@ fn first_cause(detail: &str) -> String {
         .chars()
         .take(300)
         .collect()
+}
+
+/// Whether `error` says the store could not be reached at all (refused, timed out), not that
+/// it answered no.
+pub(super) fn is_unreachable<E>(error: &SdkError<E, HttpResponse>) -> bool {
+    match error {
+        // Any failure to get an answer at all: refused, reset, closed mid-request, timed out.
+        SdkError::DispatchFailure(failure) => !failure.is_user(),
+        SdkError::TimeoutError(_) => true,
+        _ => false,
+    }
 }

@@ -48,7 +48,7 @@ pub(super) struct Seen {
 
 /// Where in the layout a prefix points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Level {
+pub(super) enum Level {
     /// Above `AWSLogs/`: look for it a few folders down.
     Search(u8),
     /// `AWSLogs/`: organization ids or accounts below.
@@ -63,9 +63,9 @@ enum Level {
     Region,
 }
 
-const SEARCH_DEPTH: u8 = 2;
+pub(super) const SEARCH_DEPTH: u8 = 2;
 /// Folders looked into per level when searching for `AWSLogs/` above it.
-const SEARCH_WIDTH: usize = 200;
+pub(super) const SEARCH_WIDTH: usize = 200;
 impl Lister {
     pub(super) async fn plan(&self, prefix: String) -> Result<Keys, String> {
         let prefix = normalise(&prefix);
@@ -118,15 +118,12 @@ impl Lister {
                             && (self.filter.accounts.is_empty()
                                 || self.filter.accounts.iter().any(|a| a == name))
                         {
-                            children.push((format!("{folder}CloudTrail/"), Level::Product));
+                            children.extend(self.products(&folder));
                         }
                     }
                     self.walk_all(children).await
                 }
-                Level::Account => {
-                    self.walk(format!("{prefix}CloudTrail/"), Level::Product)
-                        .await
-                }
+                Level::Account => self.walk_all(self.products(&prefix)).await,
                 Level::Product => {
                     let (folders, _) = self.list_folders(&prefix).await?;
                     let children = folders
@@ -160,6 +157,16 @@ impl Lister {
                 }
             }
         })
+    }
+
+    /// The product folders listed below an account's: its `CloudTrail/`, and for `verify`
+    /// its `CloudTrail-Digest/` too.
+    fn products(&self, account: &str) -> Vec<(String, Level)> {
+        let mut products = vec![(format!("{account}CloudTrail/"), Level::Product)];
+        if self.filter.digests {
+            products.push((format!("{account}CloudTrail-Digest/"), Level::Product));
+        }
+        products
     }
 
     fn saw(&self, note: impl FnOnce(&mut Seen) -> bool) {
@@ -198,7 +205,7 @@ impl Lister {
     }
 
     /// One delimiter listing: the sub-folders and the objects directly in `prefix`.
-    async fn list_folders(&self, prefix: &str) -> Result<(Vec<String>, Keys), String> {
+    pub(super) async fn list_folders(&self, prefix: &str) -> Result<(Vec<String>, Keys), String> {
         self.list(prefix, true).await
     }
 
@@ -281,7 +288,7 @@ fn url_decoded(text: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
-fn normalise(prefix: &str) -> String {
+pub(super) fn normalise(prefix: &str) -> String {
     let trimmed = prefix.trim_start_matches('/');
     if trimmed.is_empty() || trimmed.ends_with('/') {
         trimmed.to_owned()
@@ -291,7 +298,7 @@ fn normalise(prefix: &str) -> String {
 }
 
 /// The level a user-given prefix points at, from its path segments after `AWSLogs`.
-fn level_of(prefix: &str) -> Level {
+pub(super) fn level_of(prefix: &str) -> Level {
     let parts: Vec<&str> = prefix.split('/').filter(|p| !p.is_empty()).collect();
     let Some(root) = parts.iter().rposition(|p| *p == "AWSLogs") else {
         return Level::Search(0);
@@ -311,12 +318,16 @@ fn level_of(prefix: &str) -> Level {
     }
 }
 
-/// Slashes in `…/CloudTrail/<region>/`: deeper prefixes (a year, a day) are listed as they are.
+/// Slashes in `…/CloudTrail/<region>/` (or `…/CloudTrail-Digest/<region>/`): deeper
+/// prefixes (a year, a day) are listed as they are.
 fn region_depth(prefix: &str) -> usize {
-    match prefix
-        .find("/CloudTrail/")
-        .or_else(|| prefix.starts_with("CloudTrail/").then_some(0))
-    {
+    let product = ["/CloudTrail/", "/CloudTrail-Digest/"]
+        .iter()
+        .find_map(|folder| prefix.find(folder));
+    let at_start = ["CloudTrail/", "CloudTrail-Digest/"]
+        .iter()
+        .any(|folder| prefix.starts_with(folder));
+    match product.or_else(|| at_start.then_some(0)) {
         Some(at) => {
             let after = &prefix[at..];
             let region_end = after
@@ -329,7 +340,7 @@ fn region_depth(prefix: &str) -> usize {
     }
 }
 
-fn last_segment(folder: &str) -> &str {
+pub(super) fn last_segment(folder: &str) -> &str {
     folder
         .trim_end_matches('/')
         .rsplit('/')
@@ -337,7 +348,7 @@ fn last_segment(folder: &str) -> &str {
         .unwrap_or(folder)
 }
 
-fn is_account(name: &str) -> bool {
+pub(super) fn is_account(name: &str) -> bool {
     name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit())
 }
 
@@ -378,5 +389,9 @@ mod tests {
         assert_eq!(region_depth(region), region.matches('/').count());
         let day = "x/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/";
         assert!(day.matches('/').count() > region_depth(day));
+        let digests = "x/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/";
+        assert_eq!(region_depth(digests), digests.matches('/').count());
+        let digest_day = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/20/";
+        assert!(digest_day.matches('/').count() > region_depth(digest_day));
     }
 }

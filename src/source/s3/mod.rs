@@ -8,22 +8,26 @@
 
 mod errors;
 mod lister;
+mod trails;
+mod user_metadata;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::types::ChecksumMode;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::layout::KeyLayout;
 use super::object::{
-    Fetches, Filter, Found, ListError, Location, OpenError, ReadError, Remote, Source, SourceObject,
+    Arrivals, Fetches, Filter, Found, ListError, Location, OpenError, ReadError, Remote, Source,
+    SourceObject, WithMetadata,
 };
 use crate::aws::{self, Connection};
 use crate::results::Transfer;
-use errors::{Action, describe};
+use errors::{Action, describe, is_unreachable};
 use lister::{Counters, Lister};
 
 /// One `s3://bucket/prefix`, with a connected client on its own runtime.
@@ -34,6 +38,8 @@ struct S3 {
     prefix: String,
     remote: Remote,
     counters: Arc<Counters>,
+    /// Downloads that found the store unreachable, in a row (see `GONE_AFTER`).
+    unreachable: Arc<AtomicUsize>,
 }
 
 /// Opens `bucket[/prefix]` (what follows `s3://`).
@@ -51,7 +57,44 @@ pub fn open(rest: &str, remote: &Remote) -> Result<Box<dyn Source>, OpenError> {
         prefix: prefix.to_owned(),
         remote: remote.clone(),
         counters: Arc::new(Counters::default()),
+        unreachable: Arc::default(),
     }))
+}
+
+pub use trails::TrailFolder;
+
+/// The trails below `s3://{rest}` (`bucket[/prefix]`): each `AWSLogs/[o-…/]` folder with the
+/// accounts and regions below it (those of `filter` when it names some, unlisted), and with
+/// `first_day` the earliest day folder; and the requests that took.
+pub fn trails(
+    rest: &str,
+    remote: &Remote,
+    filter: &Filter,
+    first_day: bool,
+) -> Result<(Vec<TrailFolder>, Transfer), String> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(OpenError::NoBucket.to_string());
+    }
+    let runtime = aws::runtime("trailscan-s3").map_err(|e| e.to_string())?;
+    let client = runtime.block_on(build_client(&remote.connection));
+    let counters = Arc::new(Counters::default());
+    let lister = Lister {
+        client,
+        bucket: bucket.to_owned(),
+        filter: filter.clone(),
+        counters: Arc::clone(&counters),
+        limit: Arc::new(Semaphore::new(remote.concurrency.max(1))),
+        connection: remote.connection.clone(),
+        seen: Arc::default(),
+    };
+    let found = runtime.block_on(lister.trails(prefix.to_owned(), first_day))?;
+    let transfer = Transfer {
+        list_requests: counters.list_requests.load(Ordering::Relaxed),
+        keys_listed: counters.keys_listed.load(Ordering::Relaxed),
+        ..Transfer::default()
+    };
+    Ok((found, transfer))
 }
 
 impl Source for S3 {
@@ -131,6 +174,12 @@ impl Source for S3 {
                     let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
                         break;
                     };
+                    if download.unreachable.load(Ordering::Relaxed) >= GONE_AFTER {
+                        if sink.send((index, Err(ReadError::Abandoned))).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
                     let (sink, download) = (sink.clone(), download.clone());
                     tasks.spawn(async move {
                         let result = download.fetch(&key, size).await;
@@ -146,6 +195,17 @@ impl Source for S3 {
         Some(Box::new(std::iter::from_fn(move || {
             arrived.blocking_recv()
         })))
+    }
+
+    fn read_with_metadata(&self, object: &SourceObject) -> Result<WithMetadata, ReadError> {
+        self.read_with_metadata_of(object)
+    }
+
+    fn fetch_ahead_with_metadata(
+        &self,
+        objects: &[(usize, &SourceObject)],
+    ) -> Option<Arrivals<WithMetadata>> {
+        Some(self.fetch_ahead_with_metadata_of(objects))
     }
 
     fn transfer(&self) -> Option<Transfer> {
@@ -169,6 +229,7 @@ impl S3 {
             cache: self.remote.cache_dir.clone(),
             counters: Arc::clone(&self.counters),
             connection: self.remote.connection.clone(),
+            unreachable: Arc::clone(&self.unreachable),
         }
     }
 }
@@ -189,6 +250,12 @@ async fn build_client(connection: &Connection) -> Client {
     Client::from_conf(config.build())
 }
 
+/// How many times a download cut off mid-body, damaged or shorter than announced is tried.
+const BODY_ATTEMPTS: u32 = 3;
+/// After this many downloads in a row found the store unreachable (each after the SDK's own
+/// retries), the rest are not tried: one line says so rather than a line per object.
+const GONE_AFTER: usize = 8;
+
 /// What one download needs: cheap to clone into each task.
 #[derive(Clone)]
 struct Download {
@@ -197,6 +264,8 @@ struct Download {
     cache: Option<std::path::PathBuf>,
     counters: Arc<Counters>,
     connection: Connection,
+    /// Downloads that found the store unreachable, in a row.
+    unreachable: Arc<AtomicUsize>,
 }
 
 impl Download {
@@ -211,20 +280,52 @@ impl Download {
             counters.cache_hits.fetch_add(1, Ordering::Relaxed);
             return std::fs::read(path).map_err(|e| ReadError::Cache(path.clone(), e));
         }
-        counters.get_requests.fetch_add(1, Ordering::Relaxed);
-        let response = (self.client.get_object())
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| ReadError::Remote(describe(&e, Action::Get, bucket, &self.connection)))?;
-        let bytes = response
-            .body
-            .collect()
-            .await
-            .map_err(|e| ReadError::Interrupted(e.to_string()))?
-            .into_bytes()
-            .to_vec();
+        let mut attempt = 0;
+        let bytes = loop {
+            attempt += 1;
+            counters.get_requests.fetch_add(1, Ordering::Relaxed);
+            let response = match (self.client.get_object())
+                .bucket(bucket)
+                .key(key)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+            {
+                Ok(response) => response,
+                Err(e) => {
+                    let said = describe(&e, Action::Get, bucket, &self.connection);
+                    if is_unreachable(&e) {
+                        self.unreachable.fetch_add(1, Ordering::Relaxed);
+                        return Err(ReadError::Unreachable(said));
+                    }
+                    return Err(ReadError::Remote(said));
+                }
+            };
+            self.unreachable.store(0, Ordering::Relaxed);
+            let announced = response
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok());
+            let failed = match response.body.collect().await {
+                Ok(data) => {
+                    let bytes = data.into_bytes().to_vec();
+                    match announced {
+                        Some(expected) if (bytes.len() as u64) < expected => ReadError::Truncated {
+                            got: bytes.len(),
+                            expected,
+                            attempts: attempt,
+                        },
+                        _ => break bytes,
+                    }
+                }
+                Err(e) if e.to_string().to_lowercase().contains("checksum") => {
+                    ReadError::Corrupt(e.to_string())
+                }
+                Err(e) => ReadError::Interrupted(e.to_string()),
+            };
+            if attempt >= BODY_ATTEMPTS {
+                return Err(failed);
+            }
+        };
         counters
             .bytes_downloaded
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
