@@ -1,4 +1,4 @@
-//! What the fuzz targets (`fuzz/`) reach: the decoder, the SQL compiler and the state reader.
+//! What the fuzz targets (`fuzz/`) reach: the decoder, the SQL and Sigma compilers, and the state reader.
 
 use std::io::Read;
 use std::path::Path;
@@ -41,6 +41,14 @@ pub fn compile(sql: &str) {
     let _ = crate::lang::sql::compile(sql);
     let origin = crate::meta::Origin::File("fuzz.sql".into());
     let _ = (crate::lang::sql::parse_file)(origin, sql);
+}
+
+/// Loads `text` as a Sigma rule file, through the rule language registered for `.yml`.
+pub fn sigma(text: &str) {
+    let path = Path::new("fuzz.yml");
+    if let Some(language) = crate::lang::of(path) {
+        let _ = (language.parse)(crate::meta::Origin::File(path.to_owned()), text);
+    }
 }
 
 /// Reads `bytes` as a state file.
