@@ -292,7 +292,7 @@ impl Compiler {
             "from_unixtime" => unary(Func::FromUnixtime, self),
             "json_format" => unary(Func::JsonFormat, self),
             "json_array_length" => unary(Func::JsonArrayLength, self),
-            "json_extract" => {
+            "json_extract" | "json_extract_scalar" => {
                 arity(2)?;
                 let path_text = string_literal(args[1], "the JSON path must be a string literal")?;
                 let path = parse_json_path(&path_text).map_err(|m| error_at(args[1], m))?;
@@ -300,12 +300,19 @@ impl Compiler {
                 if let Some(problem) = athena::json_argument(&name, args[0], &base) {
                     self.athena.push(error_at(whole, problem));
                 }
+                let scalar = name == "json_extract_scalar";
                 Ok(match base {
                     Expr::Column(column) => {
                         let mut segments = column.segments().to_vec();
                         segments.extend(path);
-                        Expr::JsonPath(FieldPath::new(segments))
+                        let path = FieldPath::new(segments);
+                        if scalar {
+                            Expr::JsonScalarPath(path)
+                        } else {
+                            Expr::JsonPath(path)
+                        }
                     }
+                    other if scalar => Expr::JsonScalar(Box::new(other), path),
                     other => Expr::Json(Box::new(other), path),
                 })
             }
@@ -347,23 +354,6 @@ impl Compiler {
                     Box::new(self.expr(args[0], scope)?),
                     Arc::new(regex),
                 ))
-            }
-            "json_extract_scalar" => {
-                arity(2)?;
-                let path_text = string_literal(args[1], "the JSON path must be a string literal")?;
-                let path = parse_json_path(&path_text).map_err(|m| error_at(args[1], m))?;
-                let base = self.expr(args[0], scope)?;
-                if let Some(problem) = athena::json_argument(&name, args[0], &base) {
-                    self.athena.push(error_at(whole, problem));
-                }
-                Ok(match base {
-                    Expr::Column(column) => {
-                        let mut segments = column.segments().to_vec();
-                        segments.extend(path);
-                        Expr::JsonScalarPath(FieldPath::new(segments))
-                    }
-                    other => Expr::JsonScalar(Box::new(other), path),
-                })
             }
             "date_trunc" => {
                 arity(2)?;

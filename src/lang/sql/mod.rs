@@ -10,7 +10,7 @@ pub mod table;
 
 use std::sync::Arc;
 
-pub use compile::compile;
+pub use compile::{STAR_COLUMNS, compile};
 pub use error::CompileError;
 
 use super::lint::{LintError, name_problems};

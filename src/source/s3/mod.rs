@@ -17,8 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::ChecksumMode;
-use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
+use tokio::sync::Semaphore;
 
 use super::layout::KeyLayout;
 use super::object::{
@@ -156,45 +155,9 @@ impl Source for S3 {
     /// yielding each object as it completes. At most `concurrency` objects are in flight
     /// and as many wait for the consumer.
     fn fetch_ahead(&self, objects: &[(usize, &SourceObject)]) -> Option<Fetches> {
-        let wanted: Vec<(usize, String, u64)> = (objects.iter())
-            .filter_map(|(index, object)| match &object.location {
-                Location::Key { key, size } => Some((*index, key.clone(), *size)),
-                Location::Path(_) => None,
-            })
-            .collect();
-        let concurrency = self.remote.concurrency.max(1);
-        let (sink, mut arrived) = mpsc::channel(concurrency);
-        let runtime = self.runtime.handle().clone();
-        let download = self.download();
-        std::thread::spawn(move || {
-            runtime.block_on(async move {
-                let limit = Arc::new(Semaphore::new(concurrency));
-                let mut tasks = JoinSet::new();
-                for (index, key, size) in wanted {
-                    let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
-                        break;
-                    };
-                    if download.unreachable.load(Ordering::Relaxed) >= GONE_AFTER {
-                        if sink.send((index, Err(ReadError::Abandoned))).await.is_err() {
-                            break;
-                        }
-                        continue;
-                    }
-                    let (sink, download) = (sink.clone(), download.clone());
-                    tasks.spawn(async move {
-                        let result = download.fetch(&key, size).await;
-                        // The permit is held until the consumer takes the bytes.
-                        let _ = sink.send((index, result)).await;
-                        drop(permit);
-                    });
-                    while tasks.try_join_next().is_some() {}
-                }
-                while tasks.join_next().await.is_some() {}
-            });
-        });
-        Some(Box::new(std::iter::from_fn(move || {
-            arrived.blocking_recv()
-        })))
+        Some(self.ahead(objects, |download, key, size| async move {
+            download.fetch(&key, size).await
+        }))
     }
 
     fn read_with_metadata(&self, object: &SourceObject) -> Result<WithMetadata, ReadError> {

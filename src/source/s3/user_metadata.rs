@@ -88,9 +88,14 @@ impl S3 {
         })
     }
 
-    /// `fetch` for each of `objects` with bounded concurrency on a thread of its own, as
-    /// `fetch_ahead` does, yielding each result as it completes.
-    fn ahead<T, F, Fut>(&self, objects: &[(usize, &SourceObject)], fetch: F) -> Arrivals<T>
+    /// `fetch` for each of `objects` with bounded concurrency on a thread of its own,
+    /// yielding each result as it completes: at most `concurrency` in flight and as many
+    /// waiting for the consumer. Once the store is clearly gone, the rest are `Abandoned`.
+    pub(super) fn ahead<T, F, Fut>(
+        &self,
+        objects: &[(usize, &SourceObject)],
+        fetch: F,
+    ) -> Arrivals<T>
     where
         T: Send + 'static,
         F: Fn(Download, String, u64) -> Fut + Send + 'static,
