@@ -53,10 +53,13 @@ declare -A commands=(
     # One rule of SigmaHQ's does not compile: the warning saying so goes to /dev/null.
     [audit-sigma]="$bin audit $corpus --threads 2 --format jsonl --rules $sigma > /dev/null 2>&1"
     [most-rows]="$bin athena-policy-and-role-events $corpus --threads 2 --format jsonl > /dev/null"
+    # The corpus gives every event a fresh key: a user's trace follows thousands of them.
+    [trace]="$bin trace arn:aws:iam::111122223333:user/user07 $corpus --threads 2 --format jsonl > /dev/null"
+    [summary]="$bin summary $corpus --threads 2 --format jsonl > /dev/null"
     [duckdb]="target/bench-venv/bin/python benches/duckdb_failed_logins.py $corpus > /dev/null"
     [jq]="find $corpus -name '*.gz' -print0 | xargs -0 -P 2 -n 64 sh -c 'zcat \"\$@\" | jq -c \"\$JQ_FILTER\"' _ > /dev/null"
 )
-order=(zcat decompress failed-logins most-rows audit audit-html duckdb jq audit-sigma)
+order=(zcat decompress failed-logins most-rows audit audit-html duckdb jq audit-sigma trace summary)
 labels=(
     [0]="zcat, 2 processes (decompression only)"
     [1]="trailscan's inflate path only (benches/inflate.rs)"
@@ -67,6 +70,8 @@ labels=(
     [6]="DuckDB read_json_auto + unnest(Records)"
     [7]="jq, 2 processes"
     [8]="trailscan audit --rules (and the SigmaHQ CloudTrail rules that compile, same pass)"
+    [9]="trailscan trace of one user (two passes)"
+    [10]="trailscan summary (one row per principal)"
 )
 
 # Same answer from everyone, or the timings mean nothing.
@@ -117,13 +122,15 @@ PY
 
 python3 - "$out" "$raw_bytes" "$records" "$files" "$rows_trailscan" \
     "${peak[zcat]}" "${peak[decompress]}" "${peak[failed-logins]}" "${peak[most-rows]}" "${peak[audit]}" "${peak[audit-html]}" "${peak[duckdb]}" "${peak[jq]}" "${peak[audit-sigma]}" \
+    "${peak[trace]}" "${peak[summary]}" \
     "$peak_big_failed" "$peak_big_audit" "${labels[@]}" <<'PY'
 import json, os, platform, subprocess, sys
 (out, raw, records, files, rows, *rest) = sys.argv[1:]
-names = ["zcat", "decompress", "failed-logins", "most-rows", "audit", "audit-html", "duckdb", "jq", "audit-sigma"]
-peaks = dict(zip(names, map(int, rest[:9])))
-big_failed, big_audit = int(rest[9]), int(rest[10])
-labels = rest[11:]
+names = ["zcat", "decompress", "failed-logins", "most-rows", "audit", "audit-html", "duckdb", "jq", "audit-sigma",
+         "trace", "summary"]
+peaks = dict(zip(names, map(int, rest[:11])))
+big_failed, big_audit = int(rest[11]), int(rest[12])
+labels = rest[13:]
 report_bytes = os.path.getsize("target/bench-report.html")
 raw, records = int(raw), int(records)
 results = {r["command"]: r for r in json.load(open("target/bench-hyperfine.json"))["results"]}
@@ -167,6 +174,9 @@ lines += [
     f"| trailscan audit --rules SigmaHQ / failed-logins, alternating runs | {alternating['audit-sigma'] / alternating['failed-logins']:.2f}x | at most 2x |",
     f"| trailscan audit --rules SigmaHQ, events/s (as Suzaku reports it) | {records / median['audit-sigma']:,.0f} | |",
     f"| peak RSS, audit --rules SigmaHQ | {peaks['audit-sigma'] / 1024:.0f} MB | at most 150 MB |",
+    f"| trailscan trace (one user) / audit | {median['trace'] / median['audit']:.2f}x | at most 2x |",
+    f"| trailscan summary / audit | {median['summary'] / median['audit']:.2f}x | at most 2x |",
+    f"| peak RSS, trace / summary | {peaks['trace'] / 1024:.0f} MB / {peaks['summary'] / 1024:.0f} MB | at most 150 MB |",
     "",
 ]
 open(out, "w").write("\n".join(lines))

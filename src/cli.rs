@@ -31,7 +31,11 @@ Examples:
   trailscan alert-test --sns-topic arn:aws:sns:us-east-1:111122223333:security-alerts
   trailscan audit ./AWSLogs --since 7d --format html -o ~/report.html   a page to read offline
   trailscan suspicious-ips ./AWSLogs --since 7d --format blocklist
+  trailscan suspicious-ips ./AWSLogs --block nacl:acl-0123456789abcdef0 --rule-range 1-99 --dry-run
   trailscan insights ./AWSLogs --since 8d --recent 24h
+  trailscan trace AKIAALICEQQQQQQQQQQQ ./AWSLogs   a key's sessions and roles, and all they did
+  trailscan summary ./AWSLogs --since 7d          one row per principal, the riskiest first
+  trailscan timeline ./AWSLogs --principal '*:user/alice'   events in order, bursts condensed
   trailscan verify ./AWSLogs                    log files against the trail's digest files
   trailscan athena ddl s3://trail-bucket --database security   the trail's table, for Athena
   trailscan athena run --database security --since 7d   the audit on Athena, same findings
@@ -370,7 +374,7 @@ pub struct Settings {
     #[arg(long, value_name = "ARN", global = true, help_heading = "Cron")]
     pub sns_topic: Option<String>,
 
-    /// Print the SNS messages instead of sending them (the state is not changed)
+    /// Print the SNS messages, and what --block would add and remove, instead of doing it (the state is not changed)
     #[arg(long, global = true, help_heading = "Cron")]
     #[serde(skip)]
     pub dry_run: bool,
@@ -382,6 +386,31 @@ pub struct Settings {
     /// With --state, how far back to look again for late deliveries [default: 1h]
     #[arg(long, value_name = "DURATION", global = true, help_heading = "Cron")]
     pub lookback: Option<String>,
+
+    /// With suspicious-ips: deny the flagged addresses in a network ACL (nacl:[REGION:]acl-ID) or a WAF IP set (wafv2:ARN); repeat for more
+    #[arg(long, value_name = "TARGET", global = true, help_heading = "Blocking")]
+    pub block: Vec<String>,
+
+    /// Network ACL rule numbers reserved for trailscan's DENY entries, below the ACL's ALLOW rules (e.g. 1-99)
+    #[arg(long, value_name = "FROM-TO", global = true, help_heading = "Blocking")]
+    pub rule_range: Option<String>,
+
+    /// The most addresses newly blocked in one run [default: 10]
+    #[arg(long, value_name = "N", global = true, help_heading = "Blocking")]
+    pub max_blocks: Option<usize>,
+
+    /// Lift trailscan's blocks after DURATION (24h, 7d), on the first run after [default: never]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        global = true,
+        help_heading = "Blocking"
+    )]
+    pub block_for: Option<String>,
+
+    /// Also block private and reserved addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, …)
+    #[arg(long, global = true, help_heading = "Blocking")]
+    pub block_private: bool,
 
     /// Per query, the principals, source networks and event names it ignores.
     #[arg(skip)]

@@ -23,6 +23,7 @@ mod output;
 mod pipeline;
 mod query;
 mod record;
+mod respond;
 mod results;
 mod scan;
 mod source;

@@ -1,4 +1,4 @@
-//! A scan from end to end: list → scan → finish → only new → notify → print → commit.
+//! A scan from end to end: list → scan → finish → block → only new → notify → print → commit.
 
 use std::collections::BTreeSet;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -14,7 +14,9 @@ use crate::notify::{self, Notifier, SendError};
 use crate::output::html::Counted;
 use crate::output::sanitize::for_terminal;
 use crate::output::{Report, Scope};
+use crate::query::QuerySet;
 use crate::record::format_time;
+use crate::respond::Candidate;
 use crate::results::{self, ResultSet, Summary};
 use crate::scan::{self, ScanOutcome};
 use crate::source::{Filter, Listing, Sources};
@@ -35,6 +37,7 @@ pub fn run_over(
     let started = config.now;
     let mut state = config.state()?;
     let notifier = config.notifier(job)?;
+    let blocker = config.blocker()?;
 
     let mut filter = config.filter.clone();
     if filter.window.since.is_none() {
@@ -58,16 +61,25 @@ pub fn run_over(
     let already_read = (listed - listing.objects.len()) as u64;
 
     let queries = job.scanned();
-    let outcome = config.in_pool(|| {
-        scan::scan(
-            sources,
-            &listing.objects,
-            &queries,
-            &filter,
-            config.max_object_bytes,
-            config.show_progress,
-        )
-    })?;
+    let scan_with = |queries: &QuerySet| {
+        config.in_pool(|| {
+            scan::scan(
+                sources,
+                &listing.objects,
+                queries,
+                &filter,
+                config.max_object_bytes,
+                config.show_progress,
+            )
+        })
+    };
+    let mut outcome = scan_with(&queries)?;
+    // An analysis that follows what the first pass found (`trace`) reads the objects again.
+    while let Some(more) = job.next_pass(&outcome.results, config.catalog()?)? {
+        let pass = scan_with(&more)?;
+        let at = job.pass_results_at(outcome.results.len());
+        outcome.add_pass(pass, at);
+    }
     report_problems(&listing, &outcome)?;
     // In cron, a source with nothing in it is a mistake to fix, not a quiet day.
     let empty_source = config.is_cron() && !listing.empty.is_empty();
@@ -85,19 +97,49 @@ pub fn run_over(
             result.meta.name, result.failed
         ))?;
     }
+    // `--block` takes every address flagged in this run, not only the new findings: one whose
+    // block failed last time is alerted already, and its retry must not wait for news.
+    let blocked = match (&blocker, job.blockable(&results)) {
+        (Some(blocker), Some(blockable)) => {
+            let candidates: Vec<Candidate> = (blockable.flagged.into_iter())
+                .map(|(address, reasons)| Candidate { address, reasons })
+                .collect();
+            let response = blocker.respond(
+                &candidates,
+                blockable.known.as_ref(),
+                state.as_mut(),
+                config.dry_run(),
+                started,
+            )?;
+            // The state was written as each target changed, before anything here can fail.
+            results::read_back(&results)?;
+            Some((blockable.finding, response))
+        }
+        _ => None,
+    };
     // With a state, only what it has not seen is reported, alerted and counted as findings.
     let (results, already_reported) = match &state {
         Some(state) => state.only_new(results),
         None => (results, 0),
     };
     results::read_back(&results)?;
-    let alerts = notify_all(config, job, notifier.as_deref(), &results, state.is_some())?;
+    let blocking = (blocked.as_ref())
+        .and_then(|(finding, response)| Some((finding.as_str(), response.for_alert()?)));
+    let alerts = notify_all(
+        config,
+        job,
+        notifier.as_deref(),
+        &results,
+        state.is_some(),
+        blocking,
+    )?;
 
     let errors = listing.errors.len()
         + outcome.errors.len()
         + failed_queries
         + usize::from(empty_source)
-        + usize::from(outcome.abandoned > 0);
+        + usize::from(outcome.abandoned > 0)
+        + blocked.as_ref().map_or(0, |(_, response)| response.errors);
     let summary = Summary {
         stats: outcome.stats,
         skipped_digest: listing.skipped_digest,
@@ -184,7 +226,14 @@ pub fn deliver(
         Some(state) => state.only_new(results),
         None => (results, 0),
     };
-    let alerts = notify_all(config, job, notifier.as_deref(), &results, state.is_some())?;
+    let alerts = notify_all(
+        config,
+        job,
+        notifier.as_deref(),
+        &results,
+        state.is_some(),
+        None,
+    )?;
     summary.already_reported = already_reported;
     summary.alerts_sent = alerts.sent;
     summary.alerts_failed = alerts.failed;
@@ -305,13 +354,16 @@ struct Alerts {
 }
 
 /// One message per result with findings at or above `--fail-on`; the fingerprints of what
-/// needs no message, or went out, are remembered when there is a state (`tracked`).
+/// needs no message, or went out, are remembered when there is a state (`tracked`). What
+/// `--block` did (`blocking`: the finding it acted on, and its lines) goes at the end of that
+/// finding's message, or in a message of its own when the finding has nothing new.
 fn notify_all(
     config: &Config,
     job: &Job,
     notifier: Option<&dyn Notifier>,
     results: &[ResultSet],
     tracked: bool,
+    mut blocking: Option<(&str, String)>,
 ) -> io::Result<Alerts> {
     let mut alerts = Alerts {
         sent: 0,
@@ -329,25 +381,47 @@ fn notify_all(
             alerts.delivered.extend(fingerprints(result));
             continue;
         };
-        let message = notify::compose(result);
+        let mut message = notify::compose(result);
+        if let Some((_, text)) = blocking.take_if(|(finding, _)| *finding == result.meta.name) {
+            message.body.push('\n');
+            message.body.push_str(&text);
+        }
         // Never a message made of part of the rows.
         results::read_back(std::slice::from_ref(result))?;
-        match notifier.send(&message) {
-            Ok(true) => {
-                alerts.sent += 1;
-                alerts.delivered.extend(fingerprints(result));
-            }
-            Ok(false) => {}
-            Err(SendError::Print(e)) => return Err(e),
-            Err(reason) => {
-                alerts.failed += 1;
-                say(&format!(
-                    "alert for {} not sent to {}: {reason}",
-                    result.meta.name,
-                    notifier.target()
-                ))?;
-            }
+        if send_one(notifier, &message, &mut alerts)? {
+            alerts.delivered.extend(fingerprints(result));
         }
     }
+    // Blocks were added or lifted while their finding had nothing new: a message of their own.
+    if let (Some((finding, text)), Some(notifier)) = (blocking, notifier)
+        && let Some(result) = results.iter().find(|r| r.meta.name == finding)
+    {
+        send_one(notifier, &notify::blocking(result, &text), &mut alerts)?;
+    }
     Ok(alerts)
+}
+
+/// Sends one message, counting it; whether it was delivered.
+fn send_one(
+    notifier: &dyn Notifier,
+    message: &notify::Message,
+    alerts: &mut Alerts,
+) -> io::Result<bool> {
+    match notifier.send(message) {
+        Ok(true) => {
+            alerts.sent += 1;
+            Ok(true)
+        }
+        Ok(false) => Ok(false),
+        Err(SendError::Print(e)) => Err(e),
+        Err(reason) => {
+            alerts.failed += 1;
+            say(&format!(
+                "alert for {} not sent to {}: {reason}",
+                message.query,
+                notifier.target()
+            ))?;
+            Ok(false)
+        }
+    }
 }

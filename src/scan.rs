@@ -32,6 +32,29 @@ pub struct ScanOutcome {
     pub elapsed: Duration,
 }
 
+impl ScanOutcome {
+    /// Adds a further pass over the same objects (an analysis's second look): its results go
+    /// in at `results_at`; its problems count once, not once per pass; the records counted
+    /// are the first pass's, the time is both passes'.
+    pub fn add_pass(&mut self, pass: ScanOutcome, results_at: usize) {
+        let at = results_at.min(self.results.len());
+        self.results.splice(at..at, pass.results);
+        for (mine, theirs) in [
+            (&mut self.errors, pass.errors),
+            (&mut self.warnings, pass.warnings),
+        ] {
+            mine.extend(theirs);
+            mine.sort();
+            mine.dedup();
+        }
+        self.unread.extend(pass.unread);
+        self.unread.sort_unstable();
+        self.unread.dedup();
+        self.abandoned = self.abandoned.max(pass.abandoned);
+        self.elapsed += pass.elapsed;
+    }
+}
+
 /// One worker's share of the scan, merged with the others at the end.
 struct Partial {
     accumulators: Vec<Accumulator>,

@@ -2,13 +2,15 @@
 //! so the documentation cannot drift from the program.
 //!
 //! An example runs as written but for its placeholders: `./AWSLogs` is the fixtures' bucket,
-//! an `s3://` bucket is moto's copy of it, a topic ARN is a moto topic, `--profile` is
+//! an `s3://` bucket is moto's copy of it, a topic ARN is a moto topic, a `nacl:` or `wafv2:`
+//! blocking target is a network ACL or IP set made in moto, `--profile` is
 //! dropped (the tests have no AWS profiles), and `> FILE` is not redirected. Synopsis lines
 //! (`[OPTIONS]`, `<QUERY>`, `a | b`, `ARN`) are not examples and are left out.
 
 use std::path::Path;
 
 use crate::util::moto::{Bucket, create_topic, endpoint, trailscan_s3};
+use crate::util::targets::{create_acl, create_ip_set};
 use crate::util::{code, repo, stderr, trailscan};
 
 /// One example: where it was found and the words to run.
@@ -166,6 +168,7 @@ fn realised(
     example: &Example,
     bucket: &str,
     topic: &str,
+    targets: (&str, &str),
     config: &Path,
     temp: &Path,
 ) -> Vec<String> {
@@ -182,6 +185,8 @@ fn realised(
                 words.push("../shared/data/third_party/sigma_aws_cloudtrail/rules".to_owned())
             }
             w if w.starts_with("arn:aws:sns:") => words.push(topic.to_owned()),
+            w if w.starts_with("nacl:") => words.push(format!("nacl:{}", targets.0)),
+            w if w.starts_with("wafv2:") => words.push(format!("wafv2:{}", targets.1)),
             w if w.starts_with("s3://") => {
                 let rest = w.trim_start_matches("s3://");
                 let path = rest.split_once('/').map_or("", |(_, p)| p);
@@ -214,6 +219,8 @@ fn every_example_in_the_readme_and_help_runs() {
     let bucket = Bucket::create(endpoint, "trail-bucket");
     bucket.upload_tree(&repo().join("fixtures/trail"), "");
     let topic = create_topic(endpoint, "security-alerts");
+    let acl = create_acl(endpoint, &[]);
+    let ip_set = create_ip_set(endpoint, "blocked", false, &[]);
     let temp = tempfile::tempdir().unwrap();
     // The README's configuration file example, pointed at the fixtures.
     let config = temp.path().join("trailscan.toml");
@@ -227,7 +234,14 @@ fn every_example_in_the_readme_and_help_runs() {
     .unwrap();
     let mut broken = Vec::new();
     for example in &examples {
-        let words = realised(example, &bucket.name, &topic, &config, temp.path());
+        let words = realised(
+            example,
+            &bucket.name,
+            &topic,
+            (&acl, &ip_set),
+            &config,
+            temp.path(),
+        );
         let args: Vec<&str> = words.iter().map(String::as_str).collect();
         let output = trailscan_s3(endpoint, &args);
         let status = code(&output);

@@ -6,12 +6,14 @@
 mod analyses;
 mod athena;
 mod audit;
+mod block;
 mod cron;
 mod detections;
 mod docs;
 mod errors;
 mod hostile;
 mod html;
+mod investigate;
 mod output;
 mod queries;
 mod regression;

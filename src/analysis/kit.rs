@@ -19,11 +19,45 @@ pub trait Analysis: Send + Sync {
     /// Its findings, from the results of its inputs.
     fn finish(&self, inputs: Inputs) -> Vec<ResultSet>;
 
+    /// The queries of a further pass over the same objects, made from the results of the
+    /// passes so far (`trace` follows credentials issued in the first pass), or `None` when
+    /// it has all it needs.
+    fn next_pass(
+        &self,
+        results: &[ResultSet],
+        catalog: &Catalog,
+    ) -> anyhow::Result<Option<Vec<Arc<Query>>>> {
+        let _ = (results, catalog);
+        Ok(None)
+    }
+
+    /// Whether its rows are findings (exit status 1, alerts) rather than results to read.
+    fn finds(&self) -> bool {
+        true
+    }
+
     /// A format it prints itself, when `format` is one.
     fn own_format(&self, format: Format) -> Option<Box<dyn OwnFormat>> {
         let _ = format;
         None
     }
+
+    /// The addresses its findings among `results` flag for `--block`, the busiest first;
+    /// `None` when it flags no addresses (then `--block` is refused with it).
+    fn blockable(&self, results: &[ResultSet]) -> Option<Blockable> {
+        let _ = results;
+        None
+    }
+}
+
+/// What an analysis offers `--block`: addresses with their reasons, and what never to block.
+#[derive(Debug, Clone, Default)]
+pub struct Blockable {
+    /// The finding whose alert says what was blocked (`suspicious-ips`).
+    pub finding: String,
+    pub flagged: Vec<(std::net::IpAddr, String)>,
+    /// The organisation's own networks (`--known-cidrs`, `known_cidrs`).
+    pub known: Option<crate::net::Networks>,
 }
 
 /// What an analysis is built with besides its own arguments: the configuration's settings.
@@ -39,13 +73,14 @@ pub trait Command {
     fn build(self, settings: &Settings) -> anyhow::Result<Box<dyn Analysis>>;
 }
 
-/// An analysis's command as typed: its sources, then its own arguments.
+/// An analysis's command as typed: its own arguments, then its sources (after its own
+/// positional arguments, such as `trace`'s SEED).
 #[derive(Debug, Clone, clap::Args)]
 pub struct WithSources<A: clap::Args> {
-    #[arg(value_name = "SOURCES")]
-    pub sources: Vec<String>,
     #[command(flatten)]
     pub args: A,
+    #[arg(value_name = "SOURCES")]
+    pub sources: Vec<String>,
 }
 
 /// The results of an analysis's inputs, found by name.
@@ -60,10 +95,19 @@ impl Inputs {
 
     /// Every row of the input called `name` (groups, mostly: little enough to hold).
     pub fn rows(&self, name: &str) -> Vec<Row> {
+        rows_of(&self.results, name)
+    }
+
+    /// What the input called `name` says of itself.
+    pub fn meta(&self, name: &str) -> Option<&Meta> {
         (self.results.iter())
             .find(|r| r.meta.name == name)
-            .map(|r| r.rows.to_vec())
-            .unwrap_or_default()
+            .map(|r| r.meta.as_ref())
+    }
+
+    /// The names of the inputs, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.results.iter().map(|r| r.meta.name.as_str())
     }
 
     /// The input called `name`, as it is: a query's result passed on among the findings.
@@ -71,6 +115,14 @@ impl Inputs {
         let at = self.results.iter().position(|r| r.meta.name == name)?;
         Some(self.results.remove(at))
     }
+}
+
+/// Every row of the result called `name` among `results`.
+pub(super) fn rows_of(results: &[ResultSet], name: &str) -> Vec<Row> {
+    (results.iter())
+        .find(|r| r.meta.name == name)
+        .map(|r| r.rows.to_vec())
+        .unwrap_or_default()
 }
 
 /// An input query: trailscan's own SQL, known by `name`.

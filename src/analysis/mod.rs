@@ -5,12 +5,17 @@
 //! codes, alerts and state as a query's rows. A new analysis is one file here, with its
 //! command-line arguments, and one line in the `analyses!` list below.
 
+mod activity;
 mod insights;
 mod kit;
 mod secrets_access;
+mod summary;
 mod suspicious_ips;
+mod timeline;
+mod trace;
 
-pub use kit::{Analysis, Command, Inputs, Settings, WithSources};
+pub use activity::fired_name;
+pub use kit::{Analysis, Blockable, Command, Inputs, Settings, WithSources};
 
 macro_rules! analyses {
     ($($(#[$doc:meta])* $variant:ident($module:ident)),* $(,)?) => {
@@ -50,4 +55,13 @@ analyses! {
     Insights(insights),
     /// Secrets Manager: new readers of a secret, bursts of reads, deletions and sharing
     SecretsAccess(secrets_access),
+    /// Follow a credential: the sessions and roles it led to, in every account, and all they did
+    #[command(after_help = trace::EXAMPLES)]
+    Trace(trace),
+    /// One row per principal (user, role, root, service), the riskiest first: who did what
+    #[command(after_help = summary::EXAMPLES)]
+    Summary(summary),
+    /// Events in time order, bursts of read-only calls by one session condensed into one line
+    #[command(after_help = timeline::EXAMPLES)]
+    Timeline(timeline),
 }

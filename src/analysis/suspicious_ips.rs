@@ -9,11 +9,12 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::kit::{
-    Analysis, Command, Describe, Inputs, Settings, finding, input, int, number, string, text, time,
+    Analysis, Blockable, Command, Describe, Inputs, Settings, finding, input, int, number, string,
+    text, time,
 };
 use crate::catalog::Catalog;
 use crate::meta::Severity;
-use crate::net::Networks;
+use crate::net::{Networks, is_private_or_reserved};
 use crate::output::{Format, OwnFormat, Report};
 use crate::query::Query;
 use crate::record::OwnedValue;
@@ -308,6 +309,32 @@ impl Analysis for SuspiciousIps {
     fn own_format(&self, format: Format) -> Option<Box<dyn OwnFormat>> {
         (format == Format::Blocklist).then(|| Box::new(Blocklist) as Box<dyn OwnFormat>)
     }
+
+    /// The flagged addresses that are IP addresses (service names and unreadable values
+    /// never are), in the findings' order: the busiest first.
+    fn blockable(&self, results: &[crate::results::ResultSet]) -> Option<Blockable> {
+        let mut flagged = Vec::new();
+        for result in results
+            .iter()
+            .filter(|r| r.meta.name == SUSPICIOUS_IPS.name)
+        {
+            let (Some(address), Some(reasons)) =
+                (result.column("sourceIPAddress"), result.column("reasons"))
+            else {
+                continue;
+            };
+            for row in result.rows.iter() {
+                if let Ok(ip) = text(&row.values[address]).trim().parse::<IpAddr>() {
+                    flagged.push((ip, text(&row.values[reasons])));
+                }
+            }
+        }
+        Some(Blockable {
+            finding: SUSPICIOUS_IPS.name.to_owned(),
+            flagged,
+            known: self.known_networks.clone(),
+        })
+    }
 }
 
 /// What a `sourceIPAddress` holds.
@@ -359,22 +386,6 @@ fn session_name(arn: &str) -> String {
         .to_owned()
 }
 
-fn is_public(address: IpAddr) -> bool {
-    match address {
-        IpAddr::V4(v4) => {
-            !(v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified())
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            // Unique local (fc00::/7) and link-local (fe80::/10) addresses stay in a VPC.
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || first & 0xfe00 == 0xfc00
-                || first & 0xffc0 == 0xfe80)
-        }
-    }
-}
-
 /// Addresses an instance's credentials were used from while the same session was busy
 /// elsewhere: per session, public addresses whose first-to-last spans overlap, all but the
 /// one it used most (the instance's own; calls through VPC endpoints come from private
@@ -390,7 +401,10 @@ fn instance_credentials_away(rows: &[Row]) -> HashMap<String, Vec<String>> {
     let mut sessions: HashMap<String, Vec<Span>> = HashMap::new();
     for row in rows {
         let (address, arn) = (text(&row.values[0]), text(&row.values[1]));
-        let public = address.trim().parse::<IpAddr>().is_ok_and(is_public);
+        let public = address
+            .trim()
+            .parse::<IpAddr>()
+            .is_ok_and(|a| !is_private_or_reserved(a));
         if public && is_instance_session(&arn) {
             let span = (
                 address,
@@ -443,5 +457,45 @@ impl OwnFormat for Blocklist {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Value;
+
+    fn span(address: &str, calls: i64, first: &str, last: &str) -> Row {
+        let at = |hms: &str| {
+            crate::record::parse_time(&format!("2026-11-22T{hms}Z"))
+                .map_or(Value::Null, Value::Time)
+        };
+        Row {
+            values: vec![
+                Value::Str(address.to_owned().into()),
+                Value::Str("arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0".into()),
+                Value::Int(calls),
+                at(first),
+                at(last),
+            ],
+            identity: address.to_owned(),
+        }
+    }
+
+    #[test]
+    fn shared_and_reserved_addresses_are_not_somewhere_else() {
+        // 100.64/10 is a VPC's secondary range (EKS pods) reaching AWS through an endpoint.
+        let rows = [
+            span("203.0.113.10", 10, "10:00:00", "11:00:00"),
+            span("100.64.1.2", 5, "10:10:00", "10:20:00"),
+            span("240.0.0.1", 5, "10:10:00", "10:20:00"),
+        ];
+        assert!(instance_credentials_away(&rows).is_empty());
+        let rows = [
+            span("203.0.113.10", 10, "10:00:00", "11:00:00"),
+            span("198.51.100.7", 5, "10:10:00", "10:20:00"),
+        ];
+        let away = instance_credentials_away(&rows);
+        assert_eq!(away.keys().collect::<Vec<_>>(), ["198.51.100.7"]);
     }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::{ACCOUNT, DAY, REGION};
 use crate::cli::SuppressSettings;
 pub use crate::config::AthenaScope as Scope;
-use crate::lang::sql::table;
+use crate::lang::sql::{quote, table};
 use crate::record::format_time;
 #[cfg(test)]
 use crate::source::TimeWindow;
@@ -126,7 +126,7 @@ fn suppressed(settings: &SuppressSettings) -> Option<String> {
         }
         any.push(format!(
             "useridentity.arn LIKE {} ESCAPE '\\'",
-            literal(&like)
+            quote(&like)
         ));
     }
     for cidr in &settings.source_cidrs {
@@ -137,20 +137,16 @@ fn suppressed(settings: &SuppressSettings) -> Option<String> {
         };
         any.push(format!(
             "try(contains({}, CAST(trim(sourceipaddress) AS IPADDRESS)))",
-            literal(&network)
+            quote(&network)
         ));
     }
     (!any.is_empty()).then(|| format!("({})", any.join(" OR ")))
 }
 
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
 fn quoted(values: &[String]) -> String {
     values
         .iter()
-        .map(|v| literal(v))
+        .map(|v| quote(v))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -6,6 +6,7 @@
 //! and an error names the flag, or the file and line, it came from.
 
 mod athena;
+mod block;
 mod file;
 
 pub use athena::{AthenaScope, AthenaTarget, DdlSpec, RunSpec};
@@ -23,7 +24,7 @@ use crate::analysis;
 use crate::aws::Connection;
 use crate::catalog::Catalog;
 use crate::cli::{Cli, Command, NamedQueryCli, QueriesAction, Settings, VerifyArgs};
-use crate::job::{Job, JobKind};
+use crate::job::{self, Job, JobKind};
 use crate::meta::Severity;
 use crate::notify::sns::{SnsPublisher, check_topic};
 use crate::notify::{DryRun, Notifier};
@@ -94,6 +95,8 @@ pub struct Config {
     pub output: Option<PathBuf>,
     /// The most rows of one result an HTML report shows (`--html-rows`).
     pub html_rows: usize,
+    /// `--block` and its settings, for a scan that flags addresses.
+    block: Option<crate::respond::BlockSpec>,
 }
 
 impl Config {
@@ -123,6 +126,7 @@ impl Config {
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
             output: settings.output.clone(),
             html_rows: settings.html_rows.unwrap_or(html::DEFAULT_ROWS),
+            block: None,
             settings,
             file,
             from_file,
@@ -363,7 +367,9 @@ impl Config {
         };
         self.resolve()?;
         self.settle_sources(sources)?;
-        Ok(Task::Scan(self.job(kind)?))
+        let job = self.job(kind)?;
+        self.block = self.resolve_block(&job)?;
+        Ok(Task::Scan(job))
     }
 
     /// `verify`: sources, window and filters resolved as a scan's, and with `--then-audit`
@@ -434,16 +440,18 @@ impl Config {
             ),
         };
         // Typed SQL is taken as it is: suppressions are for the queries they name.
-        let queries = match kind {
-            JobKind::AdHoc => queries,
-            _ => self.suppress(queries)?,
+        let suppressions = match kind {
+            JobKind::AdHoc => Vec::new(),
+            _ => self.suppressions()?,
         };
+        let queries = job::suppressed(queries, &suppressions);
         // The HTML report's charts and top lists are counted in the same pass.
         let dashboard = (self.format == Format::Html).then(|| Dashboard::new(catalog));
         let job = Job {
             queries,
             kind,
             dashboard,
+            suppressions,
         };
         if self.format == Format::Blocklist && job.own_format(Format::Blocklist).is_none() {
             bail!(
@@ -526,9 +534,10 @@ impl Config {
         Ok(set.retain(|name| !exclude.iter().any(|e| e == name)))
     }
 
-    /// Applies the `[suppress.NAME]` tables to the queries of `set`.
-    fn suppress(&self, mut set: QuerySet) -> anyhow::Result<QuerySet> {
+    /// The `[suppress.NAME]` tables, checked, by query name.
+    fn suppressions(&self) -> anyhow::Result<Vec<(String, Suppression)>> {
         let catalog = self.catalog()?;
+        let mut suppressions = Vec::new();
         for (name, rules) in &self.settings.suppress {
             let key = format!("suppress.{name}");
             if catalog.get(name).is_none() {
@@ -537,9 +546,9 @@ impl Config {
             let suppression =
                 Suppression::new(&rules.principals, &rules.source_cidrs, &rules.event_names)
                     .map_err(|e| self.refused(&key, e))?;
-            set.suppress(name, suppression);
+            suppressions.push((name.clone(), suppression));
         }
-        Ok(set)
+        Ok(suppressions)
     }
 
     /// The run's sources, opened.

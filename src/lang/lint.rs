@@ -18,6 +18,9 @@ pub const RESERVED_NAMES: &[&str] = &[
     "suspicious-ips",
     "insights",
     "secrets-access",
+    "trace",
+    "summary",
+    "timeline",
     "verify",
     "athena",
 ];

@@ -139,6 +139,25 @@ pub fn compose(result: &ResultSet) -> Message {
     }
 }
 
+/// The message for what `--block` did (`text`) in a run where its finding (`result`) had
+/// nothing new to alert: blocks lifted on expiry, or retried.
+pub fn blocking(result: &ResultSet, text: &str) -> Message {
+    let query = &result.meta;
+    Message {
+        query: query.name.clone(),
+        severity: query.severity,
+        subject: subject_line(&format!(
+            "[trailscan] {} {}: blocking",
+            query.severity.as_str().to_uppercase(),
+            query.name
+        )),
+        body: format!(
+            "{} ({})\nNo new findings; what --block did in this run:\n\n{text}",
+            query.title, query.name
+        ),
+    }
+}
+
 /// The notification `trailscan alert-test` sends.
 pub fn test_message(topic: &str, now: &str) -> Message {
     Message {

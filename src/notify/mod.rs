@@ -8,4 +8,4 @@ mod message;
 pub mod sns;
 
 pub use dry_run::DryRun;
-pub use message::{Notifier, SendError, compose, test_message};
+pub use message::{Message, Notifier, SendError, blocking, compose, test_message};

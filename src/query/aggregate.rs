@@ -1,7 +1,11 @@
 //! Gathering a plan's rows, record by record: matching rows, or groups with their aggregates.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
+use hashbrown::hash_map::RawEntryMut;
+use hashbrown::{Equivalent, HashMap};
 
 use super::eval::{Scope, eval, failures, holds};
 use super::plan::{Aggregate, Plan};
@@ -20,7 +24,7 @@ enum AggregateState {
 #[derive(Debug, Default)]
 pub struct Accumulator {
     rows: Vec<PendingRow>,
-    groups: HashMap<Vec<OwnedValue>, Vec<AggregateState>>,
+    groups: HashMap<GroupKey, Vec<AggregateState>>,
     /// Records that matched but were suppressed by the configuration.
     suppressed: u64,
     /// Integer arithmetic that failed (division by zero, overflow) evaluating this query.
@@ -43,6 +47,32 @@ impl Accumulator {
     /// The rows gathered so far, handed over to be kept elsewhere (see `RowStore`).
     pub fn take_rows(&mut self) -> Vec<PendingRow> {
         std::mem::take(&mut self.rows)
+    }
+}
+
+/// A group's key, as kept: the GROUP BY values, owned.
+type GroupKey = Vec<OwnedValue>;
+
+/// A group's key as one record gives it, borrowing the record's text: most records fall in a
+/// group that exists, and looking it up this way copies nothing.
+struct KeyProbe<'v>(Vec<Value<'v>>);
+
+impl Hash for KeyProbe<'_> {
+    /// As a `GroupKey` hashes: a slice of values hashes alike whatever the values borrow.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_slice().hash(state);
+    }
+}
+
+impl Equivalent<GroupKey> for KeyProbe<'_> {
+    fn equivalent(&self, key: &GroupKey) -> bool {
+        self.0.len() == key.len() && self.0.iter().zip(key).all(|(a, b)| a == b)
+    }
+}
+
+impl From<&KeyProbe<'_>> for GroupKey {
+    fn from(probe: &KeyProbe<'_>) -> GroupKey {
+        probe.0.iter().map(|v| v.clone().into_owned()).collect()
     }
 }
 
@@ -100,12 +130,11 @@ impl Plan {
             acc.rows.push(row);
             return;
         }
-        let key: Vec<OwnedValue> = self
-            .group_by
-            .iter()
-            .map(|e| eval(e, &scope).into_owned())
-            .collect();
-        let states = acc.groups.entry(key).or_insert_with(|| self.new_states());
+        let probe = KeyProbe(self.group_by.iter().map(|e| eval(e, &scope)).collect());
+        let states = match acc.groups.raw_entry_mut().from_key(&probe) {
+            RawEntryMut::Occupied(group) => group.into_mut(),
+            RawEntryMut::Vacant(slot) => slot.insert(GroupKey::from(&probe), self.new_states()).1,
+        };
         for (state, aggregate) in states.iter_mut().zip(&self.aggregates) {
             update(state, aggregate, &scope);
         }
@@ -116,7 +145,12 @@ impl Plan {
         into.failed += from.failed;
         into.rows.extend(from.rows);
         self.order.trim(&mut into.rows);
-        for (key, states) in from.groups {
+        // Into the larger map: many distinct keys (addresses) are then moved only once.
+        let mut from_groups = from.groups;
+        if from_groups.len() > into.groups.len() {
+            std::mem::swap(&mut into.groups, &mut from_groups);
+        }
+        for (key, states) in from_groups {
             match into.groups.get_mut(&key) {
                 Some(existing) => {
                     for (a, b) in existing.iter_mut().zip(states) {
@@ -148,29 +182,47 @@ impl Plan {
         if groups.is_empty() && self.group_by.is_empty() {
             groups.push((Vec::new(), self.new_states()));
         }
-        // Groups have no input position: order them by key, so ties in ORDER BY are stable.
-        groups.sort_by(|a, b| compare_keys(&a.0, &b.0));
-        let mut rows = Vec::new();
-        for (key, states) in groups {
-            let aggregates: Vec<OwnedValue> = states.into_iter().map(finish_state).collect();
-            let scope = Scope::Group {
-                keys: &key,
-                aggregates: &aggregates,
-            };
-            if let Some(having) = &self.having
-                && !holds(having, &scope)
-            {
-                continue;
-            }
-            let (values, sort_extra) = self.output(&scope);
-            let identity = identity_of(&key);
-            let position = (0, rows.len() as u32);
-            rows.push(
-                self.order
-                    .pending_row(position, Row { values, identity }, sort_extra),
-            );
+        let mut rows: Vec<(GroupKey, PendingRow)> = (groups.into_iter())
+            .filter_map(|(key, states)| {
+                let aggregates: Vec<OwnedValue> = states.into_iter().map(finish_state).collect();
+                let scope = Scope::Group {
+                    keys: &key,
+                    aggregates: &aggregates,
+                };
+                if let Some(having) = &self.having
+                    && !holds(having, &scope)
+                {
+                    return None;
+                }
+                let (values, sort_extra) = self.output(&scope);
+                let row = Row {
+                    values,
+                    identity: String::new(),
+                };
+                let pending = self.order.pending_row((0, 0), row, sort_extra);
+                Some((key, pending))
+            })
+            .collect();
+        // Under a LIMIT only the best rows can be output (a top ten of many addresses): keep
+        // those, ties broken by key as the ordering below breaks them.
+        if let Some(limit) = self.order.limit
+            && rows.len() > limit
+        {
+            rows.select_nth_unstable_by(limit, |a, b| {
+                (self.order.compare(&a.1, &b.1)).then_with(|| compare_keys(&a.0, &b.0))
+            });
+            rows.truncate(limit);
         }
-        rows
+        // Groups have no input position: number them in key order, so ties in ORDER BY are
+        // stable.
+        rows.sort_by(|a, b| compare_keys(&a.0, &b.0));
+        (rows.into_iter().enumerate())
+            .map(|(index, (key, mut pending))| {
+                pending.position = (0, index as u32);
+                pending.row.identity = identity_of(&key);
+                pending
+            })
+            .collect()
     }
 
     /// A row's output values, and the ORDER BY values that are not among them.

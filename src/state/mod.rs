@@ -6,9 +6,13 @@
 //! see all of their events; what was already alerted is recognised by its fingerprint and not
 //! sent again. Objects that could not be read are retried by name. The file is versioned and
 //! written atomically (temporary file, fsync, rename); a missing file is the first run, and a
-//! file that cannot be understood is an error that leaves it untouched.
+//! file that cannot be understood is an error that leaves it untouched. What `--block` added
+//! to network ACLs and WAF IP sets is recorded here too (`blocks`), so that it can expire.
 
+mod blocks;
 mod findings;
+
+pub use blocks::{BlockRecord, TargetBlocks, stamp};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -24,7 +28,10 @@ use crate::source::{KeyLayout, SourceObject};
 
 /// Version 2 keeps, for each object to retry, when it first failed (version 1 kept its
 /// delivery time, and forgot it a week after delivery however recent the failure).
-pub const VERSION: u32 = 2;
+/// Version 3 adds `blocks`; a file without blocks is still written as version 2, so that a
+/// trailscan that never blocked can go back to an older release.
+pub const VERSION: u32 = 3;
+const VERSION_WITHOUT_BLOCKS: u32 = 2;
 
 /// How long unreadable objects are retried, and alerted fingerprints remembered.
 const RETRY_FOR: TimeDelta = TimeDelta::days(7);
@@ -66,6 +73,9 @@ struct Contents {
     prefixes: BTreeMap<String, Prefix>,
     /// Finding fingerprint -> when it was first alerted (RFC 3339).
     alerted: BTreeMap<String, String>,
+    /// Per blocking target (`nacl:acl-…`, `wafv2:ARN`), what `--block` added there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    blocks: BTreeMap<String, TargetBlocks>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,11 +254,19 @@ impl State {
         self.contents
             .alerted
             .retain(|_, t| parse_time(t).is_some_and(|t| t > now - REMEMBER_ALERTS_FOR));
-        self.contents.version = VERSION;
+        self.write()?;
+        Ok(given_up)
+    }
+
+    /// Writes the file atomically, as it is.
+    fn write(&mut self) -> Result<(), StateError> {
+        self.contents.version = match self.contents.blocks.is_empty() {
+            true => VERSION_WITHOUT_BLOCKS,
+            false => VERSION,
+        };
         let text = serde_json::to_string_pretty(&self.contents).expect("the state serialises");
         write_atomically(&self.path, text.as_bytes())
-            .map_err(|e| StateError::Unwritable(self.path.clone(), e))?;
-        Ok(given_up)
+            .map_err(|e| StateError::Unwritable(self.path.clone(), e))
     }
 }
 
@@ -304,7 +322,7 @@ fn parse(path: &Path, bytes: &[u8], now: DateTime<Utc>) -> Result<Contents, Stat
             ))
         })?,
     };
-    if version != 1 && version != u64::from(VERSION) {
+    if !(1..=u64::from(VERSION)).contains(&version) {
         return Err(StateError::UnknownVersion(
             path.to_owned(),
             u32::try_from(version).unwrap_or(u32::MAX),
@@ -324,6 +342,7 @@ fn parse(path: &Path, bytes: &[u8], now: DateTime<Utc>) -> Result<Contents, Stat
             *time = now_text.clone();
         }
     }
+    blocks::repair_times(&mut contents, &now_text);
     if version == 1 {
         // Version 1 kept delivery times: the week of retries starts now.
         for prefix in contents.prefixes.values_mut() {

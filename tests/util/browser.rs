@@ -14,6 +14,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -219,49 +220,64 @@ fn is_chromium_own(line: &str) -> bool {
 struct Proxy {
     port: u16,
     seen: Arc<Mutex<Vec<String>>>,
-    accepting: JoinHandle<()>,
+    stopping: Arc<AtomicBool>,
+    accepting: JoinHandle<Vec<JoinHandle<()>>>,
 }
-
-/// What the harness sends to its own proxy to stop it.
-const STOP: &str = "TRAILSCAN-STOP";
 
 impl Proxy {
     fn start() -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port on 127.0.0.1");
         let port = listener.local_addr().expect("a bound port").port();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let recorded = Arc::clone(&seen);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (recorded, stop) = (Arc::clone(&seen), Arc::clone(&stopping));
         let accepting = std::thread::spawn(move || {
+            let mut connections = Vec::new();
             for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-                let mut line = String::new();
-                let _ = BufReader::new(&stream).read_line(&mut line);
-                let line = line.trim_end().to_owned();
-                if line == STOP {
+                if stop.load(AtomicOrdering::SeqCst) {
                     break;
                 }
-                let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
-                let _ = stream.shutdown(Shutdown::Both);
-                recorded.lock().expect("the proxy's record").push(line);
+                let Ok(stream) = stream else { continue };
+                let recorded = Arc::clone(&recorded);
+                // One thread per connection: Chromium opens sockets ahead of need that may send
+                // nothing, and one of those must not hold up the requests behind it.
+                connections.push(std::thread::spawn(move || answer(stream, &recorded)));
             }
+            connections
         });
         Proxy {
             port,
             seen,
+            stopping,
             accepting,
         }
     }
 
     /// Stops the proxy; every request line it saw.
     fn stop(self) -> Vec<String> {
-        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
-            let _ = writeln!(stream, "{STOP}");
+        self.stopping.store(true, AtomicOrdering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        for connection in self.accepting.join().unwrap_or_default() {
+            let _ = connection.join();
         }
-        let _ = self.accepting.join();
         let seen = self.seen.lock().expect("the proxy's record");
         seen.clone()
     }
+}
+
+/// Refuses one connection's request, recording its first line; a connection that sends
+/// nothing (a socket opened ahead of need) is no request.
+fn answer(mut stream: TcpStream, recorded: &Mutex<Vec<String>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut line = String::new();
+    let _ = BufReader::new(&stream).read_line(&mut line);
+    let line = line.trim_end().to_owned();
+    if line.is_empty() {
+        return;
+    }
+    let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    let _ = stream.shutdown(Shutdown::Both);
+    recorded.lock().expect("the proxy's record").push(line);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod moto;
+pub mod targets;
 pub mod trail;
 
 use std::collections::BTreeMap;

@@ -279,20 +279,36 @@ pub struct Sent {
     pub severity: String,
 }
 
+/// Everything moto holds, from its state API. The dump walks every service's objects, and
+/// fails now and then while another test changes them: it is asked again then.
+fn moto_state(endpoint: &str) -> serde_json::Value {
+    use std::io::Write;
+    let address = endpoint.trim_start_matches("http://");
+    let mut last = String::new();
+    for attempt in 0..5 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let mut stream = TcpStream::connect(address).expect("moto answers");
+        write!(
+            stream,
+            "GET /moto-api/data.json HTTP/1.0\r\nHost: {address}\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = &response[response.find("\r\n\r\n").expect("an HTTP response") + 4..];
+        match serde_json::from_str(body) {
+            Ok(data) => return data,
+            Err(_) => last = response,
+        }
+    }
+    panic!("moto's state API did not answer JSON in 5 attempts; the last answer:\n{last}");
+}
+
 /// Every message published to `topic` so far, read from moto's state API.
 pub fn sent(endpoint: &str, topic: &str) -> Vec<Sent> {
-    let address = endpoint.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).expect("moto answers");
-    use std::io::Write;
-    write!(
-        stream,
-        "GET /moto-api/data.json HTTP/1.0\r\nHost: {address}\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body = &response[response.find("\r\n\r\n").expect("an HTTP response") + 4..];
-    let data: serde_json::Value = serde_json::from_str(body).expect("moto's data is JSON");
+    let data = moto_state(endpoint);
     let attribute = |n: &serde_json::Value, key: &str| {
         n[3][key]["Value"].as_str().unwrap_or_default().to_owned()
     };

@@ -6,6 +6,7 @@
 
 use super::compile::COLUMNS;
 use super::detection::{Cond, Field, Test};
+use crate::lang::sql::quote;
 
 /// The top-level fields that Athena's table declares STRING although they hold JSON.
 const JSON_STRINGS: &[&str] = &[
@@ -106,10 +107,6 @@ fn predicate(cond: &Cond, under_not: bool, nested: bool) -> Result<String, Strin
             )
         }
     }
-}
-
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 fn leaf(field: &Field, test: &Test) -> Result<String, String> {

@@ -17,6 +17,11 @@ use super::lint::{LintError, name_problems};
 use crate::meta::{Meta, Origin, Severity, attack};
 use crate::query::Query;
 
+/// `text` as an SQL string literal: in single quotes, each quote in it doubled.
+pub fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 const HEADER_KEYS: &[&str] = &[
     "name",
     "title",

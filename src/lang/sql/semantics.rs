@@ -391,6 +391,29 @@ fn aggregates_group_having_order_limit() {
 }
 
 #[test]
+fn a_grouped_limit_keeps_the_rows_of_the_full_order_ties_by_key() {
+    // 40 addresses, counts 1 to 4 by address number, seen in a scrambled order.
+    let events: Vec<String> = (0..40u32)
+        .flat_map(|n| (0..=n % 4).map(move |_| n))
+        .map(|n| (n * 17) % 40)
+        .map(|n| format!(r#"{{"ip":"10.0.0.{n}"}}"#))
+        .collect();
+    let events: Vec<&str> = events.iter().map(String::as_str).collect();
+    let sql = "SELECT ip, count(*) AS n FROM cloudtrail_logs GROUP BY ip ORDER BY n DESC";
+    let everything = texts(rows(sql, &events));
+    assert_eq!(everything.len(), 40);
+    for limit in [0, 1, 7, 10, 39, 40, 41] {
+        let limited = texts(rows(&format!("{sql} LIMIT {limit}"), &events));
+        assert_eq!(limited, everything[..limit.min(40)], "LIMIT {limit}");
+    }
+    // Ties in the count are ordered by the group's key.
+    assert_eq!(
+        everything[..3],
+        ["10.0.0.11|4", "10.0.0.15|4", "10.0.0.19|4"]
+    );
+}
+
+#[test]
 fn ungrouped_order_and_limit_keep_input_order_on_ties() {
     let events = [
         r#"{"k":2,"id":"a"}"#,
