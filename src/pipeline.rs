@@ -111,8 +111,7 @@ pub fn run_over(
                 config.dry_run(),
                 started,
             )?;
-            // The state was written as each target changed, before anything here can fail.
-            results::read_back(&results)?;
+            // The state was written as each target changed, before anything below can fail.
             Some((blockable.finding, response))
         }
         _ => None,
