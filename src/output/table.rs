@@ -220,13 +220,7 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
             count(s.already_reported, "finding")
         )?;
     }
-    if s.alerts_sent > 0 || s.alerts_failed > 0 {
-        writeln!(
-            out,
-            "Alerts: {} sent, {} failed",
-            s.alerts_sent, s.alerts_failed
-        )?;
-    }
+    print_alerts(s, out)?;
     if let Some(s3) = &s.transfer {
         writeln!(
             out,
@@ -244,6 +238,18 @@ fn print_summary(report: &Report<'_>, out: &mut impl Write) -> io::Result<()> {
         s.elapsed.as_secs_f64(),
         s.records_per_second()
     )
+}
+
+/// The alerts line of a summary, when the run sent or tried to send any.
+fn print_alerts(s: &crate::results::Summary, out: &mut impl Write) -> io::Result<()> {
+    if s.alerts_sent > 0 || s.alerts_failed > 0 {
+        writeln!(
+            out,
+            "Alerts: {} sent, {} failed",
+            s.alerts_sent, s.alerts_failed
+        )?;
+    }
+    Ok(())
 }
 
 /// The summary of queries run on Athena: what each scanned and cost, then the state,
@@ -283,13 +289,7 @@ fn print_athena_summary(
             count(s.already_reported, "finding")
         )?;
     }
-    if s.alerts_sent > 0 || s.alerts_failed > 0 {
-        writeln!(
-            out,
-            "Alerts: {} sent, {} failed",
-            s.alerts_sent, s.alerts_failed
-        )?;
-    }
+    print_alerts(s, out)?;
     writeln!(out, "Elapsed {:.2} s", s.elapsed.as_secs_f64())
 }
 
