@@ -119,15 +119,41 @@ impl Value<'_> {
         }
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a.cmp(b),
-            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                let (a, b) = (self.as_f64().unwrap_or(0.0), other.as_f64().unwrap_or(0.0));
-                a.total_cmp(&b)
-            }
+            (Value::Float(a), Value::Float(b)) => a.total_cmp(b),
+            (Value::Int(a), Value::Float(b)) => int_float_cmp(*a, *b),
+            (Value::Float(a), Value::Int(b)) => int_float_cmp(*b, *a).reverse(),
             (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
             (Value::Time(a), Value::Time(b)) => a.cmp(b),
             (Value::Str(a), Value::Str(b)) => a.cmp(b),
             _ => rank(self).cmp(&rank(other)),
         }
+    }
+}
+
+/// An integer against a float, exactly (through f64, integers past 2^53 would compare equal
+/// to floats they are not, and sorting needs an order that is transitive), in the order of
+/// `f64::total_cmp`: NaN past every number, -0.0 just below 0.
+fn int_float_cmp(int: i64, float: f64) -> Ordering {
+    const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+    if float.is_nan() {
+        return match float.is_sign_negative() {
+            true => Ordering::Greater,
+            false => Ordering::Less,
+        };
+    }
+    if float >= TWO_TO_63 {
+        return Ordering::Less;
+    }
+    if float < -TWO_TO_63 {
+        return Ordering::Greater;
+    }
+    // |whole| < 2^63 and whole has no fraction, so the cast is exact.
+    let whole = float.trunc();
+    match int.cmp(&(whole as i64)) {
+        Ordering::Equal if float.fract() > 0.0 => Ordering::Less,
+        Ordering::Equal if float.fract() < 0.0 => Ordering::Greater,
+        Ordering::Equal if float == 0.0 && float.is_sign_negative() => Ordering::Greater,
+        ordering => ordering,
     }
 }
 
@@ -532,6 +558,39 @@ mod tests {
             Some(Ordering::Equal)
         );
         assert_eq!(t.sql_cmp(&Value::Null), None);
+    }
+
+    #[test]
+    fn integers_and_floats_sort_exactly_and_transitively() {
+        let big = 1i64 << 53;
+        let values = [
+            Value::Float(f64::NAN.copysign(-1.0)),
+            Value::Float(f64::NEG_INFINITY),
+            Value::Int(i64::MIN),
+            Value::Float(-1.5),
+            Value::Int(-1),
+            Value::Float(-0.5),
+            Value::Float(-0.0),
+            Value::Int(0),
+            Value::Float(0.5),
+            Value::Int(big),
+            Value::Int(big + 1),
+            Value::Float(2f64.powi(53) + 2.0),
+            Value::Int(i64::MAX),
+            Value::Float(2f64.powi(63)),
+            Value::Float(f64::INFINITY),
+            Value::Float(f64::NAN),
+        ];
+        for (i, a) in values.iter().enumerate() {
+            for (j, b) in values.iter().enumerate() {
+                assert_eq!(a.total_cmp(b), i.cmp(&j), "{a:?} against {b:?}");
+            }
+        }
+        assert_eq!(Value::Int(0).total_cmp(&Value::Float(0.0)), Ordering::Equal);
+        assert_eq!(
+            Value::Int(big).total_cmp(&Value::Float(2f64.powi(53))),
+            Ordering::Equal
+        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The parallel driver: objects -> decode -> every query on every record -> merged results.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 
 use crate::decode::{Projection, decode};
 use crate::query::{Accumulator, QuerySet};
@@ -113,18 +113,38 @@ pub fn scan(
         a.abandoned += b.abandoned;
         a
     };
-    let merged = match sources.fetch(objects) {
-        Reading::InPlace(indexes) => indexes
-            .par_iter()
-            .fold(new_partial, |part, &index| {
-                work(part, index, sources.read(&objects[index]))
+    // One share per worker thread, each taking the next object until none is left: groups
+    // are then held once per thread, not once per piece a fold would split the objects into
+    // (a corpus of the same files four times over held its groups three times over).
+    let shares = match sources.fetch(objects) {
+        Reading::InPlace(indexes) => {
+            let next = AtomicUsize::new(0);
+            rayon::broadcast(|_| {
+                let mut part = new_partial();
+                while let Some(&index) = indexes.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    part = work(part, index, sources.read(&objects[index]));
+                }
+                part
             })
-            .reduce(new_partial, merge),
-        Reading::Arriving(fetches) => fetches
-            .par_bridge()
-            .fold(new_partial, |part, (index, raw)| work(part, index, raw))
-            .reduce(new_partial, merge),
+        }
+        Reading::Arriving(fetches) => {
+            let fetches = Mutex::new(fetches);
+            rayon::broadcast(|_| {
+                let mut part = new_partial();
+                loop {
+                    let arrived = fetches
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .next();
+                    let Some((index, raw)) = arrived else {
+                        break part;
+                    };
+                    part = work(part, index, raw);
+                }
+            })
+        }
     };
+    let merged = shares.into_iter().reduce(merge).unwrap_or_else(new_partial);
     progress.bar.finish_and_clear();
     let mut errors = merged.errors;
     let mut warnings = merged.warnings;

@@ -2,29 +2,84 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::OnceLock;
 
+use hashbrown::HashMap;
 use hashbrown::hash_map::RawEntryMut;
-use hashbrown::{Equivalent, HashMap};
 
 use super::eval::{Scope, eval, failures, holds};
-use super::plan::{Aggregate, Plan};
+use super::plan::{Aggregate, Expr, Plan};
 use crate::record::{OwnedValue, Record, Value};
-use crate::results::{PendingRow, Position, Row};
+use crate::results::{Order, PendingRow, Position, Row, SortBy};
 
 #[derive(Debug)]
 enum AggregateState {
     Count(u64),
-    Distinct(HashSet<OwnedValue>),
+    Distinct(Distinct),
     Min(Option<OwnedValue>),
     Max(Option<OwnedValue>),
+}
+
+/// The values a `count(DISTINCT …)` has met. Most groups meet a few (an hour of one principal
+/// calls a handful of APIs), and a query can hold hundreds of thousands of groups: a few are
+/// kept in a list no longer than it needs to be, and only past `FEW` in a hash set.
+#[derive(Debug)]
+enum Distinct {
+    Few(Vec<OwnedValue>),
+    #[expect(
+        clippy::box_collection,
+        reason = "a set beside the list would make every aggregate of every group 24 bytes larger"
+    )]
+    Many(Box<HashSet<OwnedValue>>),
+}
+
+/// The most values a `Distinct` keeps in a list (looked through one by one).
+const FEW: usize = 8;
+
+impl Distinct {
+    fn insert(&mut self, value: Value<'_>) {
+        match self {
+            Distinct::Few(list) if list.contains(&value) => {}
+            Distinct::Few(list) if list.len() < FEW => {
+                if list.is_empty() {
+                    list.reserve_exact(1);
+                }
+                list.push(value.into_owned());
+            }
+            Distinct::Few(list) => {
+                let mut set: HashSet<OwnedValue> = list.drain(..).collect();
+                set.insert(value.into_owned());
+                *self = Distinct::Many(Box::new(set));
+            }
+            Distinct::Many(set) => {
+                if !set.contains(&value) {
+                    set.insert(value.into_owned());
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Distinct::Few(list) => list.len(),
+            Distinct::Many(set) => set.len(),
+        }
+    }
+
+    fn absorb(&mut self, other: Distinct) {
+        match other {
+            Distinct::Few(list) => list.into_iter().for_each(|value| self.insert(value)),
+            Distinct::Many(set) => set.into_iter().for_each(|value| self.insert(value)),
+        }
+    }
 }
 
 /// What one query has gathered so far: matching rows, or groups with their aggregates.
 #[derive(Debug, Default)]
 pub struct Accumulator {
     rows: Vec<PendingRow>,
-    groups: HashMap<GroupKey, Vec<AggregateState>>,
+    groups: HashMap<StoredKey, Vec<AggregateState>, KnownHash>,
     /// Records that matched but were suppressed by the configuration.
     suppressed: u64,
     /// Integer arithmetic that failed (division by zero, overflow) evaluating this query.
@@ -53,28 +108,62 @@ impl Accumulator {
 /// A group's key, as kept: the GROUP BY values, owned.
 type GroupKey = Vec<OwnedValue>;
 
-/// A group's key as one record gives it, borrowing the record's text: most records fall in a
-/// group that exists, and looking it up this way copies nothing.
-struct KeyProbe<'v>(Vec<Value<'v>>);
+/// A group's key with its hash, worked out once when the group is made: a map of many groups
+/// (addresses) files each of them again every time it grows, and merging the threads' maps
+/// moves them once more; none of that hashes the text again.
+#[derive(Debug, PartialEq, Eq)]
+struct StoredKey {
+    hash: u64,
+    values: GroupKey,
+}
 
-impl Hash for KeyProbe<'_> {
-    /// As a `GroupKey` hashes: a slice of values hashes alike whatever the values borrow.
+impl Hash for StoredKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.as_slice().hash(state);
+        state.write_u64(self.hash);
     }
 }
 
-impl Equivalent<GroupKey> for KeyProbe<'_> {
-    fn equivalent(&self, key: &GroupKey) -> bool {
-        self.0.len() == key.len() && self.0.iter().zip(key).all(|(a, b)| a == b)
+/// The hash of GROUP BY values, the same in every thread's map (so that they merge), seeded
+/// per process (so that chosen addresses cannot collide on purpose).
+fn key_hash(values: &[Value<'_>]) -> u64 {
+    static SEED: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
+    SEED.get_or_init(Default::default).hash_one(values)
+}
+
+/// The map's hasher: a `StoredKey` hands over its hash as it is.
+#[derive(Debug, Default, Clone, Copy)]
+struct KnownHash;
+
+impl BuildHasher for KnownHash {
+    type Hasher = PassedHash;
+
+    fn build_hasher(&self) -> PassedHash {
+        PassedHash(0)
     }
 }
 
-impl From<&KeyProbe<'_>> for GroupKey {
-    fn from(probe: &KeyProbe<'_>) -> GroupKey {
-        probe.0.iter().map(|v| v.clone().into_owned()).collect()
+struct PassedHash(u64);
+
+impl Hasher for PassedHash {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is ever called (`StoredKey::hash`); anything else still hashes.
+        for byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
+
+/// Up to this many GROUP BY values are gathered on the stack: every record of every grouped
+/// query looks its group up, and most GROUP BYs have one to three keys.
+const KEYS_ON_STACK: usize = 4;
 
 fn identity_of(values: &[OwnedValue]) -> String {
     let texts: Vec<String> = values
@@ -130,13 +219,36 @@ impl Plan {
             acc.rows.push(row);
             return;
         }
-        let probe = KeyProbe(self.group_by.iter().map(|e| eval(e, &scope)).collect());
-        let states = match acc.groups.raw_entry_mut().from_key(&probe) {
+        let count = self.group_by.len();
+        if count <= KEYS_ON_STACK {
+            let mut keys = [const { Value::Null }; KEYS_ON_STACK];
+            for (slot, e) in keys.iter_mut().zip(&self.group_by) {
+                *slot = eval(e, &scope);
+            }
+            self.add_to_group(acc, &keys[..count], &scope);
+        } else {
+            let keys: Vec<Value<'_>> = self.group_by.iter().map(|e| eval(e, &scope)).collect();
+            self.add_to_group(acc, &keys, &scope);
+        }
+    }
+
+    /// Updates the group of these GROUP BY values, borrowed from the record: most records
+    /// fall in a group that exists, and finding it this way copies nothing.
+    fn add_to_group(&self, acc: &mut Accumulator, keys: &[Value<'_>], scope: &Scope<'_, '_, '_>) {
+        let hash = key_hash(keys);
+        let same = |stored: &StoredKey| {
+            stored.values.len() == keys.len() && stored.values.iter().zip(keys).all(|(a, b)| a == b)
+        };
+        let states = match acc.groups.raw_entry_mut().from_hash(hash, same) {
             RawEntryMut::Occupied(group) => group.into_mut(),
-            RawEntryMut::Vacant(slot) => slot.insert(GroupKey::from(&probe), self.new_states()).1,
+            RawEntryMut::Vacant(slot) => {
+                let values = keys.iter().map(|v| v.clone().into_owned()).collect();
+                let key = StoredKey { hash, values };
+                slot.insert_hashed_nocheck(hash, key, self.new_states()).1
+            }
         };
         for (state, aggregate) in states.iter_mut().zip(&self.aggregates) {
-            update(state, aggregate, &scope);
+            update(state, aggregate, scope);
         }
     }
 
@@ -151,14 +263,14 @@ impl Plan {
             std::mem::swap(&mut into.groups, &mut from_groups);
         }
         for (key, states) in from_groups {
-            match into.groups.get_mut(&key) {
-                Some(existing) => {
-                    for (a, b) in existing.iter_mut().zip(states) {
+            match (into.groups.raw_entry_mut()).from_hash(key.hash, |k| k.values == key.values) {
+                RawEntryMut::Occupied(mut existing) => {
+                    for (a, b) in existing.get_mut().iter_mut().zip(states) {
                         merge_state(a, b);
                     }
                 }
-                None => {
-                    into.groups.insert(key, states);
+                RawEntryMut::Vacant(slot) => {
+                    slot.insert_hashed_nocheck(key.hash, key, states);
                 }
             }
         }
@@ -177,42 +289,52 @@ impl Plan {
     }
 
     fn group_rows(&self, acc: Accumulator) -> Vec<PendingRow> {
-        let mut groups: Vec<_> = acc.groups.into_iter().collect();
+        let mut groups = acc.groups;
         // A query with aggregates and no GROUP BY has one group, even over no records.
         if groups.is_empty() && self.group_by.is_empty() {
-            groups.push((Vec::new(), self.new_states()));
+            let key = StoredKey {
+                hash: key_hash(&[]),
+                values: Vec::new(),
+            };
+            groups.insert(key, self.new_states());
         }
-        let mut rows: Vec<(GroupKey, PendingRow)> = (groups.into_iter())
-            .filter_map(|(key, states)| {
-                let aggregates: Vec<OwnedValue> = states.into_iter().map(finish_state).collect();
-                let scope = Scope::Group {
-                    keys: &key,
-                    aggregates: &aggregates,
-                };
-                if let Some(having) = &self.having
-                    && !holds(having, &scope)
-                {
-                    return None;
-                }
-                let (values, sort_extra) = self.output(&scope);
-                let row = Row {
-                    values,
-                    identity: String::new(),
-                };
-                let pending = self.order.pending_row((0, 0), row, sort_extra);
-                Some((key, pending))
-            })
-            .collect();
-        // Under a LIMIT only the best rows can be output (a top ten of many addresses): keep
-        // those, ties broken by key as the ordering below breaks them.
-        if let Some(limit) = self.order.limit
-            && rows.len() > limit
-        {
-            rows.select_nth_unstable_by(limit, |a, b| {
-                (self.order.compare(&a.1, &b.1)).then_with(|| compare_keys(&a.0, &b.0))
-            });
-            rows.truncate(limit);
+        let may_pass_over = !(self.projections.iter())
+            .chain(&self.sort_exprs)
+            .any(Expr::may_fail);
+        let mut best = TopGroups::new(self.order.limit, may_pass_over);
+        let mut aggregates = Vec::with_capacity(self.aggregates.len());
+        for (StoredKey { values: key, .. }, states) in groups {
+            aggregates.clear();
+            aggregates.extend(states.into_iter().map(finish_state));
+            let scope = Scope::Group {
+                keys: &key,
+                aggregates: &aggregates,
+            };
+            if let Some(having) = &self.having
+                && !holds(having, &scope)
+            {
+                continue;
+            }
+            if let Some(worst) = best.worst_kept()
+                && self
+                    .order
+                    .compare_first_key(&self.first_sort_value(&scope), worst)
+                    == Ordering::Greater
+            {
+                continue;
+            }
+            let (values, sort_extra) = self.output(&scope);
+            let row = Row {
+                values,
+                identity: String::new(),
+            };
+            best.push(
+                key,
+                self.order.pending_row((0, 0), row, sort_extra),
+                &self.order,
+            );
         }
+        let mut rows = best.into_rows(&self.order);
         // Groups have no input position: number them in key order, so ties in ORDER BY are
         // stable.
         rows.sort_by(|a, b| compare_keys(&a.0, &b.0));
@@ -223,6 +345,15 @@ impl Plan {
                 pending
             })
             .collect()
+    }
+
+    /// A group's first ORDER BY value (NULL without ORDER BY).
+    fn first_sort_value<'v>(&'v self, scope: &Scope<'v, 'v, '_>) -> Value<'v> {
+        match self.order.keys.first().map(|key| key.by) {
+            Some(SortBy::Column(i)) => eval(&self.projections[i], scope),
+            Some(SortBy::Extra(i)) => eval(&self.sort_exprs[i], scope),
+            None => Value::Null,
+        }
     }
 
     /// A row's output values, and the ORDER BY values that are not among them.
@@ -243,11 +374,76 @@ impl Plan {
             .iter()
             .map(|a| match a {
                 Aggregate::CountAll | Aggregate::Count(_) => AggregateState::Count(0),
-                Aggregate::CountDistinct(_) => AggregateState::Distinct(HashSet::new()),
+                Aggregate::CountDistinct(_) => AggregateState::Distinct(Distinct::Few(Vec::new())),
                 Aggregate::Min(_) => AggregateState::Min(None),
                 Aggregate::Max(_) => AggregateState::Max(None),
             })
             .collect()
+    }
+}
+
+/// A LIMIT keeps at least this many rows in hand before cutting them back to the best: cuts
+/// of a handful of rows would cost more than they save.
+const CUT_AT_LEAST: usize = 64;
+
+/// The rows of a grouped query's groups; under a LIMIT n, only the best n (a top ten of many
+/// addresses). Rows are cut back to the best n whenever twice as many are held; after the
+/// first cut, a group strictly worse on the first ORDER BY key than the worst row kept cannot
+/// be among the best, and is passed over before its row is built.
+struct TopGroups {
+    rows: Vec<(GroupKey, PendingRow)>,
+    limit: Option<usize>,
+    /// Whether groups may be passed over: not when evaluating a row may count a failure, so
+    /// that the failures said do not depend on the LIMIT.
+    may_pass_over: bool,
+    /// The index in `rows` of the worst row kept at the last cut; it stays valid because
+    /// rows are only appended until the next cut.
+    worst: Option<usize>,
+}
+
+impl TopGroups {
+    fn new(limit: Option<usize>, may_pass_over: bool) -> TopGroups {
+        TopGroups {
+            rows: Vec::new(),
+            limit,
+            may_pass_over,
+            worst: None,
+        }
+    }
+
+    fn worst_kept(&self) -> Option<&PendingRow> {
+        self.worst.map(|i| &self.rows[i].1)
+    }
+
+    fn push(&mut self, key: GroupKey, row: PendingRow, order: &Order) {
+        self.rows.push((key, row));
+        if let Some(limit) = self.limit
+            && self.rows.len() >= limit.saturating_mul(2).max(CUT_AT_LEAST)
+        {
+            self.cut(order);
+        }
+    }
+
+    /// Keeps the best `limit` rows, ties broken by key as the final ordering breaks them.
+    fn cut(&mut self, order: &Order) {
+        let Some(limit) = self.limit else { return };
+        if self.rows.len() <= limit {
+            return;
+        }
+        if limit == 0 {
+            self.rows.clear();
+            return;
+        }
+        self.rows.select_nth_unstable_by(limit - 1, |a, b| {
+            (order.compare(&a.1, &b.1)).then_with(|| compare_keys(&a.0, &b.0))
+        });
+        self.rows.truncate(limit);
+        self.worst = self.may_pass_over.then_some(limit - 1);
+    }
+
+    fn into_rows(mut self, order: &Order) -> Vec<(GroupKey, PendingRow)> {
+        self.cut(order);
+        self.rows
     }
 }
 
@@ -267,10 +463,10 @@ fn update(state: &mut AggregateState, aggregate: &Aggregate, scope: &Scope<'_, '
                 *n += 1;
             }
         }
-        (AggregateState::Distinct(set), Aggregate::CountDistinct(e)) => {
+        (AggregateState::Distinct(seen), Aggregate::CountDistinct(e)) => {
             let value = eval(e, scope);
-            if !value.is_null() && !set.contains(&value) {
-                set.insert(value.into_owned());
+            if !value.is_null() {
+                seen.insert(value);
             }
         }
         (AggregateState::Min(current), Aggregate::Min(e)) => {
@@ -299,7 +495,7 @@ fn keep_extreme(current: &mut Option<OwnedValue>, candidate: Value<'_>, wanted: 
 fn merge_state(into: &mut AggregateState, from: AggregateState) {
     match (into, from) {
         (AggregateState::Count(a), AggregateState::Count(b)) => *a += b,
-        (AggregateState::Distinct(a), AggregateState::Distinct(b)) => a.extend(b),
+        (AggregateState::Distinct(a), AggregateState::Distinct(b)) => a.absorb(b),
         (AggregateState::Min(a), AggregateState::Min(Some(b))) => {
             keep_extreme(a, b, Ordering::Less)
         }
@@ -313,7 +509,7 @@ fn merge_state(into: &mut AggregateState, from: AggregateState) {
 fn finish_state(state: AggregateState) -> OwnedValue {
     match state {
         AggregateState::Count(n) => Value::Int(n as i64),
-        AggregateState::Distinct(set) => Value::Int(set.len() as i64),
+        AggregateState::Distinct(seen) => Value::Int(seen.len() as i64),
         AggregateState::Min(v) | AggregateState::Max(v) => v.unwrap_or(Value::Null),
     }
 }

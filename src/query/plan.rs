@@ -128,13 +128,16 @@ pub struct Plan {
 }
 
 impl Expr {
-    /// Every column path the expression reads, into `out`.
-    pub fn paths<'e>(&'e self, out: &mut Vec<&'e FieldPath>) {
+    /// Calls `visit` on this expression and on every expression inside it.
+    pub fn walk<'e>(&'e self, visit: &mut impl FnMut(&'e Expr)) {
+        visit(self);
         match self {
-            Expr::Column(path) | Expr::JsonScalarPath(path) | Expr::JsonPath(path) => {
-                out.push(path)
-            }
-            Expr::Literal(_) | Expr::GroupKey(_) | Expr::Aggregate(_) => {}
+            Expr::Column(_)
+            | Expr::JsonScalarPath(_)
+            | Expr::JsonPath(_)
+            | Expr::Literal(_)
+            | Expr::GroupKey(_)
+            | Expr::Aggregate(_) => {}
             Expr::Compare(_, a, b)
             | Expr::Arith(_, a, b)
             | Expr::And(a, b)
@@ -142,8 +145,8 @@ impl Expr {
             | Expr::Concat(a, b)
             | Expr::If(a, b)
             | Expr::Strpos(a, b) => {
-                a.paths(out);
-                b.paths(out);
+                a.walk(visit);
+                b.walk(visit);
             }
             Expr::Negate(e)
             | Expr::Not(e)
@@ -151,18 +154,33 @@ impl Expr {
             | Expr::JsonScalar(e, _)
             | Expr::Json(e, _)
             | Expr::Regexp(e, _)
-            | Expr::DateTrunc(_, e) => e.paths(out),
-            Expr::Like { expr, .. } | Expr::IsNull { expr, .. } => expr.paths(out),
+            | Expr::DateTrunc(_, e)
+            | Expr::AnyValue(_, e) => e.walk(visit),
+            Expr::Like { expr, .. } | Expr::IsNull { expr, .. } => expr.walk(visit),
             Expr::InList { expr, list, .. } => {
-                expr.paths(out);
-                list.iter().for_each(|e| e.paths(out));
+                expr.walk(visit);
+                list.iter().for_each(|e| e.walk(visit));
             }
-            Expr::Coalesce(list) => list.iter().for_each(|e| e.paths(out)),
-            Expr::AnyValue(path, test) => {
-                out.push(path);
-                test.paths(out);
-            }
+            Expr::Coalesce(list) => list.iter().for_each(|e| e.walk(visit)),
         }
+    }
+
+    /// Every column path the expression reads, into `out`.
+    pub fn paths<'e>(&'e self, out: &mut Vec<&'e FieldPath>) {
+        self.walk(&mut |e| match e {
+            Expr::Column(path)
+            | Expr::JsonScalarPath(path)
+            | Expr::JsonPath(path)
+            | Expr::AnyValue(path, _) => out.push(path),
+            _ => {}
+        });
+    }
+
+    /// Whether evaluating it may count a failed integer operation (see `eval::failures`).
+    pub fn may_fail(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= matches!(e, Expr::Arith(..) | Expr::Negate(_)));
+        found
     }
 }
 

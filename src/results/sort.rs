@@ -163,6 +163,15 @@ impl Order {
         a.position.cmp(&b.position)
     }
 
+    /// How a row whose first ORDER BY value is `value` orders against `row` on that key
+    /// alone (equal when there is no ORDER BY).
+    pub fn compare_first_key(&self, value: &Value<'_>, row: &PendingRow) -> Ordering {
+        match self.keys.first() {
+            Some(key) => compare_for_sort(value, self.value(key, &row.row, &row.sort_extra), key),
+            None => Ordering::Equal,
+        }
+    }
+
     /// Sorts in parallel; stable, so the order is a sequential sort's whatever the threads.
     pub fn sort(&self, rows: &mut [PendingRow]) {
         rows.par_sort_by(|a, b| self.compare(a, b));
@@ -192,7 +201,7 @@ impl Order {
     }
 }
 
-fn compare_for_sort(x: &OwnedValue, y: &OwnedValue, key: &SortKey) -> Ordering {
+fn compare_for_sort(x: &Value<'_>, y: &Value<'_>, key: &SortKey) -> Ordering {
     match (x.is_null(), y.is_null()) {
         (true, true) => Ordering::Equal,
         (true, false) if key.nulls_first => Ordering::Less,

@@ -236,6 +236,25 @@ fn rows(sql: &str, events: &[&str]) -> Vec<Vec<OwnedValue>> {
         .collect()
 }
 
+/// The rows of `sql` over `events` gathered by two accumulators (even and odd events) merged,
+/// as two threads gather them; and how many integer operations failed making them.
+fn rows_merged(sql: &str, events: &[&str]) -> (Vec<Vec<OwnedValue>>, u64) {
+    let plan = compile(sql).unwrap();
+    let mut parts = [Accumulator::default(), Accumulator::default()];
+    for (i, text) in events.iter().enumerate() {
+        let mut bytes = text.as_bytes().to_vec();
+        let json = simd_json::to_borrowed_value(&mut bytes).unwrap();
+        plan.accumulate(&mut parts[i % 2], Record::new(&json), (0, i as u32), |_| {
+            false
+        });
+    }
+    let [mut even, odd] = parts;
+    plan.merge(&mut even, odd);
+    let (rows, failed) = plan.rows_to_order(even);
+    let rows = plan.order.finish(rows).into_iter().map(|row| row.values);
+    (rows.collect(), failed)
+}
+
 fn texts(rows: Vec<Vec<OwnedValue>>) -> Vec<String> {
     rows.into_iter()
         .map(|r| {
@@ -392,25 +411,97 @@ fn aggregates_group_having_order_limit() {
 
 #[test]
 fn a_grouped_limit_keeps_the_rows_of_the_full_order_ties_by_key() {
-    // 40 addresses, counts 1 to 4 by address number, seen in a scrambled order.
-    let events: Vec<String> = (0..40u32)
+    // 400 addresses, counts 1 to 4 by address number, seen in a scrambled order (a third of
+    // them tagged): more groups than a LIMIT's selection holds before it passes groups over.
+    let events: Vec<String> = (0..400u32)
         .flat_map(|n| (0..=n % 4).map(move |_| n))
-        .map(|n| (n * 17) % 40)
-        .map(|n| format!(r#"{{"ip":"10.0.0.{n}"}}"#))
+        .map(|n| (n * 17) % 400)
+        .map(|n| match n % 3 {
+            0 => format!(
+                r#"{{"ip":"10.0.{}.{}","tag":"t{}"}}"#,
+                n / 100,
+                n % 100,
+                n % 7
+            ),
+            _ => format!(r#"{{"ip":"10.0.{}.{}"}}"#, n / 100, n % 100),
+        })
         .collect();
     let events: Vec<&str> = events.iter().map(String::as_str).collect();
-    let sql = "SELECT ip, count(*) AS n FROM cloudtrail_logs GROUP BY ip ORDER BY n DESC";
-    let everything = texts(rows(sql, &events));
-    assert_eq!(everything.len(), 40);
-    for limit in [0, 1, 7, 10, 39, 40, 41] {
-        let limited = texts(rows(&format!("{sql} LIMIT {limit}"), &events));
-        assert_eq!(limited, everything[..limit.min(40)], "LIMIT {limit}");
+    let grouped = "FROM cloudtrail_logs GROUP BY ip";
+    for (sql, groups) in [
+        (
+            format!("SELECT ip, count(*) AS n {grouped} ORDER BY n DESC"),
+            400,
+        ),
+        (
+            format!("SELECT ip, count(*) AS n {grouped} ORDER BY n, ip DESC"),
+            400,
+        ),
+        (
+            format!("SELECT ip, count(*) AS n {grouped} ORDER BY ip DESC"),
+            400,
+        ),
+        (format!("SELECT ip {grouped} ORDER BY count(*) DESC"), 400),
+        (format!("SELECT ip, count(*) AS n {grouped}"), 400),
+        (
+            format!("SELECT ip, max(tag) AS t {grouped} ORDER BY t NULLS FIRST"),
+            400,
+        ),
+        (
+            format!("SELECT ip, max(tag) AS t {grouped} ORDER BY t DESC"),
+            400,
+        ),
+        (
+            format!("SELECT ip, count(*) AS n {grouped} HAVING count(*) >= 3 ORDER BY n"),
+            200,
+        ),
+    ] {
+        let everything = texts(rows(&sql, &events));
+        assert_eq!(everything.len(), groups, "{sql}");
+        for limit in [0, 1, 7, 10, 31, 32, 33, 64, 65, 150, 399, 400, 401] {
+            let limited = format!("{sql} LIMIT {limit}");
+            let head = &everything[..limit.min(groups)];
+            assert_eq!(texts(rows(&limited, &events)), head, "{limited}");
+            assert_eq!(
+                texts(rows_merged(&limited, &events).0),
+                head,
+                "{limited}, merged"
+            );
+        }
     }
     // Ties in the count are ordered by the group's key.
-    assert_eq!(
-        everything[..3],
-        ["10.0.0.11|4", "10.0.0.15|4", "10.0.0.19|4"]
-    );
+    let top3 = texts(rows(
+        &format!("SELECT ip, count(*) AS n {grouped} ORDER BY n DESC LIMIT 3"),
+        &events,
+    ));
+    assert_eq!(top3, ["10.0.0.11|4", "10.0.0.15|4", "10.0.0.19|4"]);
+    // A row that fails (a division by zero in the groups seen once) is counted whatever the
+    // LIMIT, though the LIMIT leaves it out.
+    let failing =
+        format!("SELECT ip, count(*) AS n, 10 / (count(*) - 1) AS r {grouped} ORDER BY n DESC");
+    assert_eq!(rows_merged(&failing, &events).1, 100);
+    assert_eq!(rows_merged(&format!("{failing} LIMIT 5"), &events).1, 100);
+}
+
+#[test]
+fn distinct_counts_are_exact_in_a_few_values_and_in_many() {
+    // Group g has n events with n % 13 distinct names (a few, then many), read by two
+    // accumulators merged, as two threads read them; NULL is never counted.
+    let events: Vec<String> = (1..=40u32)
+        .flat_map(|g| (0..g).map(move |i| (g, i % 13)))
+        .map(|(g, name)| match name {
+            0 => format!(r#"{{"g":{g},"name":null}}"#),
+            _ => format!(r#"{{"g":{g},"name":"Call{name}"}}"#),
+        })
+        .collect();
+    let events: Vec<&str> = events.iter().map(String::as_str).collect();
+    let sql = "SELECT g, count(DISTINCT name) AS names, count(*) AS n FROM cloudtrail_logs \
+               GROUP BY g ORDER BY g";
+    let expected: Vec<String> = (1..=40u32)
+        .map(|g| format!("{g}|{}|{g}", g.min(13) - 1))
+        .collect();
+    assert_eq!(texts(rows(sql, &events)), expected);
+    assert_eq!(texts(rows_merged(sql, &events).0), expected);
 }
 
 #[test]
