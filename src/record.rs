@@ -147,7 +147,7 @@ fn int_float_cmp(int: i64, float: f64) -> Ordering {
     if float < -TWO_TO_63 {
         return Ordering::Greater;
     }
-    // |whole| < 2^63 and whole has no fraction, so the cast is exact.
+    // -2^63 <= whole < 2^63 and whole has no fraction, so the cast is exact.
     let whole = float.trunc();
     match int.cmp(&(whole as i64)) {
         Ordering::Equal if float.fract() > 0.0 => Ordering::Less,

@@ -142,6 +142,7 @@ impl BuildHasher for KnownHash {
     }
 }
 
+/// What `KnownHash` builds: it keeps the one `u64` a `StoredKey` writes.
 struct PassedHash(u64);
 
 impl Hasher for PassedHash {
