@@ -1,10 +1,12 @@
 //! The parallel driver: objects -> decode -> every query on every record -> merged results.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 
 use crate::decode::{Projection, decode};
 use crate::query::{Accumulator, QuerySet};
@@ -113,30 +115,27 @@ pub fn scan(
         a.abandoned += b.abandoned;
         a
     };
-    // One share per worker thread, each taking the next object until none is left: groups
-    // are then held once per thread, not once per piece a fold would split the objects into
-    // (a corpus of the same files four times over held its groups three times over).
+    // One share per worker thread: groups are then held once per thread, not once per piece a
+    // fold would split the objects into (a corpus of the same files four times over held its
+    // groups three times over).
     let shares = match sources.fetch(objects) {
         Reading::InPlace(indexes) => {
-            let next = AtomicUsize::new(0);
-            rayon::broadcast(|_| {
+            let runs = Runs::new(indexes.len(), rayon::current_num_threads());
+            rayon::broadcast(|thread| {
                 let mut part = new_partial();
-                while let Some(&index) = indexes.get(next.fetch_add(1, Ordering::Relaxed)) {
+                while let Some(at) = runs.next(thread.index()) {
+                    let index = indexes[at];
                     part = work(part, index, sources.read(&objects[index]));
                 }
                 part
             })
         }
         Reading::Arriving(fetches) => {
-            let fetches = Mutex::new(fetches);
+            let fetches = Mutex::new(fetches.fuse());
             rayon::broadcast(|_| {
                 let mut part = new_partial();
                 loop {
-                    let arrived = fetches
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .next();
-                    let Some((index, raw)) = arrived else {
+                    let Some((index, raw)) = lock(&fetches).next() else {
                         break part;
                     };
                     part = work(part, index, raw);
@@ -144,7 +143,9 @@ pub fn scan(
             })
         }
     };
-    let merged = shares.into_iter().reduce(merge).unwrap_or_else(new_partial);
+    let merged = (shares.into_par_iter())
+        .reduce_with(merge)
+        .unwrap_or_else(new_partial);
     progress.bar.finish_and_clear();
     let mut errors = merged.errors;
     let mut warnings = merged.warnings;
@@ -167,6 +168,47 @@ pub fn scan(
         abandoned: merged.abandoned,
         elapsed: started.elapsed(),
     }
+}
+
+/// The positions of the objects read in place, one contiguous run per worker thread: objects
+/// are sorted by key (account, region, day), so the groups of an hourly alarm that a thread
+/// holds are mostly its own, not every thread's. A thread whose run is done takes positions
+/// from the back of the longest run left.
+struct Runs(Vec<Mutex<Range<usize>>>);
+
+impl Runs {
+    fn new(len: usize, threads: usize) -> Runs {
+        let threads = threads.max(1);
+        Runs(
+            (0..threads)
+                .map(|t| Mutex::new(t * len / threads..(t + 1) * len / threads))
+                .collect(),
+        )
+    }
+
+    /// The next position for the thread `own`: the front of its run, else the back of the
+    /// longest run left; none once every run is done.
+    fn next(&self, own: usize) -> Option<usize> {
+        if let Some(at) = self.0.get(own).and_then(|run| lock(run).next()) {
+            return Some(at);
+        }
+        loop {
+            let (longest, left) = (self.0.iter())
+                .map(|run| (run, lock(run).len()))
+                .max_by_key(|(_, left)| *left)?;
+            if left == 0 {
+                return None;
+            }
+            // Another thread may have emptied it since: look again.
+            if let Some(at) = lock(longest).next_back() {
+                return Some(at);
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What every object of a scan is read with.

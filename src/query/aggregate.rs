@@ -67,7 +67,11 @@ impl Distinct {
         }
     }
 
-    fn absorb(&mut self, other: Distinct) {
+    /// Adds what `other` met, into the larger of the two.
+    fn absorb(&mut self, mut other: Distinct) {
+        if other.len() > self.len() {
+            std::mem::swap(self, &mut other);
+        }
         match other {
             Distinct::Few(list) => list.into_iter().for_each(|value| self.insert(value)),
             Distinct::Many(set) => set.into_iter().for_each(|value| self.insert(value)),
