@@ -83,7 +83,7 @@ impl Distinct {
 #[derive(Debug, Default)]
 pub struct Accumulator {
     rows: Vec<PendingRow>,
-    groups: HashMap<StoredKey, Vec<AggregateState>, KnownHash>,
+    groups: HashMap<StoredKey, OneOrMore<AggregateState>, KnownHash>,
     /// Records that matched but were suppressed by the configuration.
     suppressed: u64,
     /// Integer arithmetic that failed (division by zero, overflow) evaluating this query.
@@ -110,7 +110,60 @@ impl Accumulator {
 }
 
 /// A group's key, as kept: the GROUP BY values, owned.
-type GroupKey = Vec<OwnedValue>;
+type GroupKey = OneOrMore<OwnedValue>;
+
+/// One item kept in place, or any other number on the heap. Most GROUP BYs have one key and
+/// most grouped queries one aggregate, and a top list of addresses holds a group per
+/// address: kept in place, a group's key and count cost no allocation of their own, and
+/// reading them no pointer to follow.
+#[derive(Debug, PartialEq, Eq)]
+enum OneOrMore<T> {
+    One(T),
+    More(Box<[T]>),
+}
+
+impl<T> OneOrMore<T> {
+    fn as_slice(&self) -> &[T] {
+        match self {
+            OneOrMore::One(item) => std::slice::from_ref(item),
+            OneOrMore::More(items) => items,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        match self {
+            OneOrMore::One(item) => std::slice::from_mut(item),
+            OneOrMore::More(items) => items,
+        }
+    }
+}
+
+impl<T> IntoIterator for OneOrMore<T> {
+    type Item = T;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<T>, std::vec::IntoIter<T>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        match self {
+            OneOrMore::One(item) => Some(item).into_iter().chain(Vec::new()),
+            OneOrMore::More(items) => None.into_iter().chain(items.into_vec()),
+        }
+    }
+}
+
+impl<T> FromIterator<T> for OneOrMore<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        let mut items = items.into_iter();
+        match (items.next(), items.next()) {
+            (Some(only), None) => OneOrMore::One(only),
+            (None, _) => OneOrMore::More(Box::default()),
+            (Some(first), Some(second)) => {
+                let mut all = vec![first, second];
+                all.extend(items);
+                OneOrMore::More(all.into_boxed_slice())
+            }
+        }
+    }
+}
 
 /// A group's key with its hash, worked out once when the group is made: a map of many groups
 /// (addresses) files each of them again every time it grows, and merging the threads' maps
@@ -242,7 +295,8 @@ impl Plan {
     fn add_to_group(&self, acc: &mut Accumulator, keys: &[Value<'_>], scope: &Scope<'_, '_, '_>) {
         let hash = key_hash(keys);
         let same = |stored: &StoredKey| {
-            stored.values.len() == keys.len() && stored.values.iter().zip(keys).all(|(a, b)| a == b)
+            let stored = stored.values.as_slice();
+            stored.len() == keys.len() && stored.iter().zip(keys).all(|(a, b)| a == b)
         };
         let states = match acc.groups.raw_entry_mut().from_hash(hash, same) {
             RawEntryMut::Occupied(group) => group.into_mut(),
@@ -252,7 +306,7 @@ impl Plan {
                 slot.insert_hashed_nocheck(hash, key, self.new_states()).1
             }
         };
-        for (state, aggregate) in states.iter_mut().zip(&self.aggregates) {
+        for (state, aggregate) in states.as_mut_slice().iter_mut().zip(&self.aggregates) {
             update(state, aggregate, scope);
         }
     }
@@ -270,7 +324,8 @@ impl Plan {
         for (key, states) in from_groups {
             match (into.groups.raw_entry_mut()).from_hash(key.hash, |k| k.values == key.values) {
                 RawEntryMut::Occupied(mut existing) => {
-                    for (a, b) in existing.get_mut().iter_mut().zip(states) {
+                    let into_states = existing.get_mut().as_mut_slice().iter_mut();
+                    for (a, b) in into_states.zip(states) {
                         merge_state(a, b);
                     }
                 }
@@ -299,7 +354,7 @@ impl Plan {
         if groups.is_empty() && self.group_by.is_empty() {
             let key = StoredKey {
                 hash: key_hash(&[]),
-                values: Vec::new(),
+                values: OneOrMore::More(Box::default()),
             };
             groups.insert(key, self.new_states());
         }
@@ -312,7 +367,7 @@ impl Plan {
             aggregates.clear();
             aggregates.extend(states.into_iter().map(finish_state));
             let scope = Scope::Group {
-                keys: &key,
+                keys: key.as_slice(),
                 aggregates: &aggregates,
             };
             if let Some(having) = &self.having
@@ -342,11 +397,11 @@ impl Plan {
         let mut rows = best.into_rows(&self.order);
         // Groups have no input position: number them in key order, so ties in ORDER BY are
         // stable.
-        rows.sort_by(|a, b| compare_keys(&a.0, &b.0));
+        rows.sort_by(|a, b| compare_keys(a.0.as_slice(), b.0.as_slice()));
         (rows.into_iter().enumerate())
             .map(|(index, (key, mut pending))| {
                 pending.position = (0, index as u32);
-                pending.row.identity = identity_of(&key);
+                pending.row.identity = identity_of(key.as_slice());
                 pending
             })
             .collect()
@@ -374,7 +429,7 @@ impl Plan {
         (values, sort_extra)
     }
 
-    fn new_states(&self) -> Vec<AggregateState> {
+    fn new_states(&self) -> OneOrMore<AggregateState> {
         self.aggregates
             .iter()
             .map(|a| match a {
@@ -440,7 +495,7 @@ impl TopGroups {
             return;
         }
         self.rows.select_nth_unstable_by(limit - 1, |a, b| {
-            (order.compare(&a.1, &b.1)).then_with(|| compare_keys(&a.0, &b.0))
+            (order.compare(&a.1, &b.1)).then_with(|| compare_keys(a.0.as_slice(), b.0.as_slice()))
         });
         self.rows.truncate(limit);
         self.worst = self.may_pass_over.then_some(limit - 1);
@@ -516,5 +571,26 @@ fn finish_state(state: AggregateState) -> OwnedValue {
         AggregateState::Count(n) => Value::Int(n as i64),
         AggregateState::Distinct(seen) => Value::Int(seen.len() as i64),
         AggregateState::Min(v) | AggregateState::Max(v) => v.unwrap_or(Value::Null),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_item_is_kept_in_place_and_any_other_number_on_the_heap() {
+        let none: OneOrMore<u8> = std::iter::empty().collect();
+        let one: OneOrMore<u8> = [7].into_iter().collect();
+        let three: OneOrMore<u8> = [1, 2, 3].into_iter().collect();
+        assert_eq!(none, OneOrMore::More(Box::default()));
+        assert_eq!(one, OneOrMore::One(7));
+        assert_eq!(three.as_slice(), [1, 2, 3]);
+        // Keys compare by variant, so one item must never be kept on the heap.
+        assert_ne!(one, OneOrMore::More(Box::new([7])));
+        let mut three = three;
+        three.as_mut_slice()[0] = 9;
+        assert_eq!(three.into_iter().collect::<Vec<_>>(), [9, 2, 3]);
+        assert_eq!(one.into_iter().collect::<Vec<_>>(), [7]);
     }
 }

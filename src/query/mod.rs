@@ -19,6 +19,7 @@ pub use suppress::Suppression;
 
 use eval::holds_for_field;
 use prefilter::{Dispatch, FieldGate};
+use rayon::prelude::*;
 
 use crate::meta::{Meta, Origin};
 use crate::needs::{FieldTest, Gate, NameTest, Needs};
@@ -220,12 +221,12 @@ impl QuerySet {
         }
     }
 
+    /// Merges `from` into `into`, query by query; the queries in parallel, because a few of
+    /// them (top lists of addresses, hourly groups per principal) hold most of the groups.
     pub fn merge(&self, into: &mut [Accumulator], from: Vec<Accumulator>) {
-        for ((query, a), b) in self.queries.iter().zip(into.iter_mut()).zip(from) {
-            if !b.is_empty() {
-                query.plan.merge(a, b);
-            }
-        }
+        (self.queries.par_iter().zip(into.par_iter_mut()).zip(from))
+            .filter(|(_, b)| !b.is_empty())
+            .for_each(|((query, a), b)| query.plan.merge(a, b));
     }
 
     /// The rows each query gathered so far, by query index, handed over to a store.
@@ -244,9 +245,10 @@ impl QuerySet {
         let counts: Vec<(u64, u64)> = (accumulators.iter())
             .map(|acc| (acc.suppressed(), acc.failed()))
             .collect();
-        let (tails, failed_in_groups): (Vec<_>, Vec<_>) = (self.queries.iter().zip(accumulators))
-            .map(|(query, acc)| query.plan.rows_to_order(acc))
-            .unzip();
+        let (tails, failed_in_groups): (Vec<_>, Vec<_>) =
+            (self.queries.par_iter().zip(accumulators))
+                .map(|(query, acc)| query.plan.rows_to_order(acc))
+                .unzip();
         let rows = store.finish(tails);
         (self
             .queries
