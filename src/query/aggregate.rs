@@ -2,11 +2,11 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
-use hashbrown::HashMap;
-use hashbrown::hash_map::RawEntryMut;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 use super::eval::{Scope, eval, failures, holds};
 use super::plan::{Aggregate, Expr, Plan};
@@ -83,7 +83,7 @@ impl Distinct {
 #[derive(Debug, Default)]
 pub struct Accumulator {
     rows: Vec<PendingRow>,
-    groups: HashMap<StoredKey, OneOrMore<AggregateState>, KnownHash>,
+    groups: Groups,
     /// Records that matched but were suppressed by the configuration.
     suppressed: u64,
     /// Integer arithmetic that failed (division by zero, overflow) evaluating this query.
@@ -165,58 +165,92 @@ impl<T> FromIterator<T> for OneOrMore<T> {
     }
 }
 
-/// A group's key with its hash, worked out once when the group is made: a map of many groups
-/// (addresses) files each of them again every time it grows, and merging the threads' maps
-/// moves them once more; none of that hashes the text again.
-#[derive(Debug, PartialEq, Eq)]
-struct StoredKey {
+/// One group: its key, the hash of its key (worked out once, when the group is made: the
+/// table growing and the threads' groups merging never hash its text again), and its
+/// aggregates so far.
+#[derive(Debug)]
+struct Group {
     hash: u64,
-    values: GroupKey,
+    key: GroupKey,
+    states: OneOrMore<AggregateState>,
 }
 
-impl Hash for StoredKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
+/// Where a group is in `Groups::list`, filed under its hash.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    hash: u64,
+    index: usize,
+}
+
+/// A query's groups, in the order they were made, and a table that finds one by its key.
+/// A query can hold a group per address: walking them (to merge, to make rows, to drop them)
+/// then reads memory in order, and the table moves 16 bytes a group when it grows.
+#[derive(Debug, Default)]
+struct Groups {
+    list: Vec<Group>,
+    places: HashTable<Place>,
+}
+
+impl Groups {
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The aggregates of the group whose key has this hash and is `same`; a new group,
+    /// made by `new`, when there is none.
+    fn states_of(
+        &mut self,
+        hash: u64,
+        same: impl Fn(&[OwnedValue]) -> bool,
+        new: impl FnOnce() -> (GroupKey, OneOrMore<AggregateState>),
+    ) -> &mut OneOrMore<AggregateState> {
+        let list = &mut self.list;
+        let found = |place: &Place| place.hash == hash && same(list[place.index].key.as_slice());
+        let index = match self.places.entry(hash, found, |place| place.hash) {
+            Entry::Occupied(place) => place.get().index,
+            Entry::Vacant(slot) => {
+                let index = list.len();
+                let (key, states) = new();
+                list.push(Group { hash, key, states });
+                slot.insert(Place { hash, index });
+                index
+            }
+        };
+        &mut list[index].states
+    }
+
+    /// Takes in a group made elsewhere (by another thread): its aggregates are merged into
+    /// those of the group with the same key here, or it becomes a group here.
+    fn absorb(&mut self, group: Group) {
+        let list = &mut self.list;
+        let found = |place: &Place| place.hash == group.hash && list[place.index].key == group.key;
+        match self.places.entry(group.hash, found, |place| place.hash) {
+            Entry::Occupied(place) => {
+                let into = list[place.get().index].states.as_mut_slice().iter_mut();
+                for (a, b) in into.zip(group.states) {
+                    merge_state(a, b);
+                }
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(Place {
+                    hash: group.hash,
+                    index: list.len(),
+                });
+                list.push(group);
+            }
+        }
     }
 }
 
-/// The hash of GROUP BY values, the same in every thread's map (so that they merge), seeded
-/// per process (so that chosen addresses cannot collide on purpose).
+/// The hash of GROUP BY values, the same in every thread's table (so that they merge),
+/// seeded per process (so that chosen addresses cannot collide on purpose).
 fn key_hash(values: &[Value<'_>]) -> u64 {
     static SEED: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
     SEED.get_or_init(Default::default).hash_one(values)
-}
-
-/// The map's hasher: a `StoredKey` hands over its hash as it is.
-#[derive(Debug, Default, Clone, Copy)]
-struct KnownHash;
-
-impl BuildHasher for KnownHash {
-    type Hasher = PassedHash;
-
-    fn build_hasher(&self) -> PassedHash {
-        PassedHash(0)
-    }
-}
-
-/// What `KnownHash` builds: it keeps the one `u64` a `StoredKey` writes.
-struct PassedHash(u64);
-
-impl Hasher for PassedHash {
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is ever called (`StoredKey::hash`); anything else still hashes.
-        for byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u64(&mut self, hash: u64) {
-        self.0 = hash;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// Up to this many GROUP BY values are gathered on the stack: every record of every grouped
@@ -293,19 +327,14 @@ impl Plan {
     /// Updates the group of these GROUP BY values, borrowed from the record: most records
     /// fall in a group that exists, and finding it this way copies nothing.
     fn add_to_group(&self, acc: &mut Accumulator, keys: &[Value<'_>], scope: &Scope<'_, '_, '_>) {
-        let hash = key_hash(keys);
-        let same = |stored: &StoredKey| {
-            let stored = stored.values.as_slice();
+        let same = |stored: &[OwnedValue]| {
             stored.len() == keys.len() && stored.iter().zip(keys).all(|(a, b)| a == b)
         };
-        let states = match acc.groups.raw_entry_mut().from_hash(hash, same) {
-            RawEntryMut::Occupied(group) => group.into_mut(),
-            RawEntryMut::Vacant(slot) => {
-                let values = keys.iter().map(|v| v.clone().into_owned()).collect();
-                let key = StoredKey { hash, values };
-                slot.insert_hashed_nocheck(hash, key, self.new_states()).1
-            }
+        let new = || {
+            let key = keys.iter().map(|v| v.clone().into_owned()).collect();
+            (key, self.new_states())
         };
+        let states = acc.groups.states_of(key_hash(keys), same, new);
         for (state, aggregate) in states.as_mut_slice().iter_mut().zip(&self.aggregates) {
             update(state, aggregate, scope);
         }
@@ -316,23 +345,13 @@ impl Plan {
         into.failed += from.failed;
         into.rows.extend(from.rows);
         self.order.trim(&mut into.rows);
-        // Into the larger map: many distinct keys (addresses) are then moved only once.
+        // Into the larger: many distinct keys (addresses) are then moved only once.
         let mut from_groups = from.groups;
         if from_groups.len() > into.groups.len() {
             std::mem::swap(&mut into.groups, &mut from_groups);
         }
-        for (key, states) in from_groups {
-            match (into.groups.raw_entry_mut()).from_hash(key.hash, |k| k.values == key.values) {
-                RawEntryMut::Occupied(mut existing) => {
-                    let into_states = existing.get_mut().as_mut_slice().iter_mut();
-                    for (a, b) in into_states.zip(states) {
-                        merge_state(a, b);
-                    }
-                }
-                RawEntryMut::Vacant(slot) => {
-                    slot.insert_hashed_nocheck(key.hash, key, states);
-                }
-            }
+        for group in from_groups.list {
+            into.groups.absorb(group);
         }
     }
 
@@ -349,21 +368,21 @@ impl Plan {
     }
 
     fn group_rows(&self, acc: Accumulator) -> Vec<PendingRow> {
-        let mut groups = acc.groups;
+        let mut groups = acc.groups.list;
         // A query with aggregates and no GROUP BY has one group, even over no records.
         if groups.is_empty() && self.group_by.is_empty() {
-            let key = StoredKey {
+            groups.push(Group {
                 hash: key_hash(&[]),
-                values: OneOrMore::More(Box::default()),
-            };
-            groups.insert(key, self.new_states());
+                key: OneOrMore::More(Box::default()),
+                states: self.new_states(),
+            });
         }
         let may_pass_over = !(self.projections.iter())
             .chain(&self.sort_exprs)
             .any(Expr::may_fail);
         let mut best = TopGroups::new(self.order.limit, may_pass_over);
         let mut aggregates = Vec::with_capacity(self.aggregates.len());
-        for (StoredKey { values: key, .. }, states) in groups {
+        for Group { key, states, .. } in groups {
             aggregates.clear();
             aggregates.extend(states.into_iter().map(finish_state));
             let scope = Scope::Group {
