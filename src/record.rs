@@ -294,6 +294,8 @@ impl<'r, 'a> Record<'r, 'a> {
     }
 }
 
+/// The member `key` of an object: the one spelled so, else the first spelled so in another
+/// ASCII case (SQL's names are case-insensitive).
 pub fn object_get<'r, 'a>(
     value: &'r BorrowedValue<'a>,
     key: &str,
@@ -301,13 +303,34 @@ pub fn object_get<'r, 'a>(
     let BorrowedValue::Object(map) = value else {
         return None;
     };
-    if let Some(v) = map.get(key) {
-        return Some(v);
+    // An event keeps only the fields the queries read, so most objects are small, and most
+    // names asked for are absent from most events (errorCode): one pass over the members,
+    // comparing only names of the right length, rather than a lookup and then a second pass.
+    if map.len() > SMALL_OBJECT {
+        if let Some(v) = map.get(key) {
+            return Some(v);
+        }
+        return (map.iter())
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v);
     }
-    map.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v)
+    let mut other_case = None;
+    for (k, v) in map.iter() {
+        if k.len() != key.len() {
+            continue;
+        }
+        if k.as_bytes() == key.as_bytes() {
+            return Some(v);
+        }
+        if other_case.is_none() && k.eq_ignore_ascii_case(key) {
+            other_case = Some(v);
+        }
+    }
+    other_case
 }
+
+/// Up to this many members an object is looked through rather than looked up in.
+const SMALL_OBJECT: usize = 32;
 
 /// A scalar as `json_extract_scalar` returns it: always text, NULL for containers.
 pub fn json_scalar_text(value: Value<'_>, is_container: bool) -> Value<'_> {
@@ -523,6 +546,30 @@ mod tests {
         assert_eq!(get(&json, "eventname"), Value::Str("ConsoleLogin".into()));
         assert_eq!(get(&json, "USERIDENTITY.Type"), Value::Str("Root".into()));
         assert_eq!(get(&json, "userIdentity.arn"), Value::Null);
+    }
+
+    #[test]
+    fn the_name_spelled_as_asked_wins_over_another_case_in_small_and_large_objects() {
+        for filler in [0, 40] {
+            let mut members: Vec<String> =
+                (0..filler).map(|i| format!("\"f{i:04}\":{i}")).collect();
+            members.push(r#""ERRORCODE":"other case first""#.to_owned());
+            members.push(r#""errorCode":"as asked""#.to_owned());
+            members.push(r#""Region":"only in another case""#.to_owned());
+            let json = parse(&format!("{{{}}}", members.join(",")));
+            assert_eq!(
+                get(&json, "errorCode"),
+                Value::Str("as asked".into()),
+                "{filler}"
+            );
+            assert_eq!(
+                get(&json, "region"),
+                Value::Str("only in another case".into()),
+                "{filler}"
+            );
+            assert_eq!(get(&json, "errorMessage"), Value::Null, "{filler}");
+            assert_eq!(get(&json, "errorcod"), Value::Null, "{filler}");
+        }
     }
 
     #[test]
