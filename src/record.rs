@@ -106,7 +106,9 @@ impl Value<'_> {
         }
     }
 
-    /// A total order for ORDER BY and for sorting groups: NULL first, then by type, then value.
+    /// A total order for ORDER BY and for sorting groups: NULL first, then by type, then value;
+    /// an integer just before a float of the same value, so that only values that are the same
+    /// tie (MIN, MAX and the order of groups then do not depend on which one a thread met first).
     pub fn total_cmp(&self, other: &Value<'_>) -> Ordering {
         fn rank(v: &Value<'_>) -> u8 {
             match v {
@@ -120,8 +122,10 @@ impl Value<'_> {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a.cmp(b),
             (Value::Float(a), Value::Float(b)) => a.total_cmp(b),
-            (Value::Int(a), Value::Float(b)) => int_float_cmp(*a, *b),
-            (Value::Float(a), Value::Int(b)) => int_float_cmp(*b, *a).reverse(),
+            (Value::Int(a), Value::Float(b)) => int_float_cmp(*a, *b).then(Ordering::Less),
+            (Value::Float(a), Value::Int(b)) => {
+                int_float_cmp(*b, *a).reverse().then(Ordering::Greater)
+            }
             (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
             (Value::Time(a), Value::Time(b)) => a.cmp(b),
             (Value::Str(a), Value::Str(b)) => a.cmp(b),
@@ -633,10 +637,15 @@ mod tests {
                 assert_eq!(a.total_cmp(b), i.cmp(&j), "{a:?} against {b:?}");
             }
         }
-        assert_eq!(Value::Int(0).total_cmp(&Value::Float(0.0)), Ordering::Equal);
+        // Equal values of the two types: the integer first, whichever side it is on.
+        assert_eq!(Value::Int(0).total_cmp(&Value::Float(0.0)), Ordering::Less);
+        assert_eq!(
+            Value::Float(0.0).total_cmp(&Value::Int(0)),
+            Ordering::Greater
+        );
         assert_eq!(
             Value::Int(big).total_cmp(&Value::Float(2f64.powi(53))),
-            Ordering::Equal
+            Ordering::Less
         );
     }
 

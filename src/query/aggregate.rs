@@ -612,4 +612,20 @@ mod tests {
         assert_eq!(three.into_iter().collect::<Vec<_>>(), [9, 2, 3]);
         assert_eq!(one.into_iter().collect::<Vec<_>>(), [7]);
     }
+
+    #[test]
+    fn min_and_max_of_an_integer_and_an_equal_float_do_not_depend_on_which_came_first() {
+        let (int, float) = (Value::Int(1), Value::Float(1.0));
+        for wanted in [Ordering::Less, Ordering::Greater] {
+            let mut first_int = None;
+            keep_extreme(&mut first_int, int.clone(), wanted);
+            keep_extreme(&mut first_int, float.clone(), wanted);
+            let mut first_float = None;
+            keep_extreme(&mut first_float, float.clone(), wanted);
+            keep_extreme(&mut first_float, int.clone(), wanted);
+            assert_eq!(first_int, first_float, "{wanted:?}");
+        }
+        let keys = [vec![Value::Float(1.0)], vec![Value::Int(1)]];
+        assert_eq!(compare_keys(&keys[0], &keys[1]), Ordering::Greater);
+    }
 }
