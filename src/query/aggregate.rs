@@ -329,9 +329,7 @@ impl Plan {
     /// Updates the group of these GROUP BY values, borrowed from the record: most records
     /// fall in a group that exists, and finding it this way copies nothing.
     fn add_to_group(&self, acc: &mut Accumulator, keys: &[Value<'_>], scope: &Scope<'_, '_, '_>) {
-        let same = |stored: &[OwnedValue]| {
-            stored.len() == keys.len() && stored.iter().zip(keys).all(|(a, b)| a == b)
-        };
+        let same = |stored: &[OwnedValue]| stored == keys;
         let new = || {
             let key = keys.iter().map(|v| v.clone().into_owned()).collect();
             (key, self.new_states())
