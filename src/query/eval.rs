@@ -7,14 +7,14 @@ use std::cmp::Ordering;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 use super::plan::{ArithOp, CmpOp, Expr, Func, TruncUnit};
-use crate::record::{FieldPath, OwnedValue, Record, Value, json_scalar_text, json_text};
+use crate::record::{FieldPath, Record, Value, json_scalar_text, json_text};
 
 /// What an expression is evaluated against: one record, or one group after GROUP BY.
 pub enum Scope<'x, 'r, 'a> {
     Record(Record<'r, 'a>),
     Group {
-        keys: &'x [OwnedValue],
-        aggregates: &'x [OwnedValue],
+        keys: &'x [Value<'x>],
+        aggregates: &'x [Value<'x>],
     },
     /// The value of one path alone (and whether it is an object or an array), for a
     /// condition that reads no other: every other column is NULL.

@@ -1,14 +1,16 @@
 //! The query engine: compiled plans evaluated together over each record, in one pass.
 //!
-//! Layers, each importing only those below it: `like` → `plan` → `eval` → `aggregate` →
-//! `prefilter` → `QuerySet` (here). Rule languages (`lang`) compile into `Plan`s; the
-//! decoder learns what to read from `QuerySet::needs`, in neutral terms.
+//! Layers, each importing only those below it: `like` → `plan` → `eval` → `stored` →
+//! `groups` → `aggregate` → `prefilter` → `QuerySet` (here). Rule languages (`lang`) compile
+//! into `Plan`s; the decoder learns what to read from `QuerySet::needs`, in neutral terms.
 
 mod aggregate;
 pub mod eval;
+mod groups;
 pub mod like;
 pub mod plan;
 pub mod prefilter;
+mod stored;
 pub mod suppress;
 
 use std::sync::Arc;
