@@ -199,16 +199,16 @@ impl Plan {
     /// fall in a group that exists, and finding it this way copies nothing.
     fn add_to_group(&self, acc: &mut Accumulator, keys: &[Value<'_>], scope: &Scope<'_, '_, '_>) {
         let new_states = |states: &mut Vec<AggregateState>| self.push_new_states(states);
+        let count_aggregates = || self.count_aggregates();
         let (counts, states) =
-            (acc.groups).states_of(key_hash(keys), keys, || self.counts(), new_states);
+            acc.groups
+                .states_of(key_hash(keys), keys, count_aggregates, new_states);
         let (mut counts, mut states) = (counts.iter_mut(), states.iter_mut());
         for aggregate in &self.aggregates {
             if is_count(aggregate) {
-                if let Some(count) = counts.next() {
-                    update_count(count, aggregate, scope);
-                }
-            } else if let Some(state) = states.next() {
-                update(state, aggregate, scope);
+                update_count(counts.next().expect(SAME_PLAN), aggregate, scope);
+            } else {
+                update(states.next().expect(SAME_PLAN), aggregate, scope);
             }
         }
     }
@@ -223,9 +223,9 @@ impl Plan {
         if from_groups.len() > into.groups.len() {
             std::mem::swap(&mut into.groups, &mut from_groups);
         }
-        let others: Vec<&Aggregate> = self.aggregates.iter().filter(|a| !is_count(a)).collect();
+        let non_counts: Vec<&Aggregate> = self.aggregates.iter().filter(|a| !is_count(a)).collect();
         into.groups
-            .absorb(from_groups, |i, a, b| merge_state(others[i], a, b));
+            .absorb(from_groups, |i, a, b| merge_state(non_counts[i], a, b));
     }
 
     /// The rows left to order: those gathered and not yet handed over, or one per group;
@@ -245,7 +245,7 @@ impl Plan {
         // A query with aggregates and no GROUP BY has one group, even over no records.
         if groups.is_empty() && self.group_by.is_empty() {
             let new_states = |states: &mut Vec<AggregateState>| self.push_new_states(states);
-            groups.states_of(key_hash(&[]), &[], || self.counts(), new_states);
+            groups.states_of(key_hash(&[]), &[], || self.count_aggregates(), new_states);
         }
         let may_pass_over = !(self.projections.iter())
             .chain(&self.sort_exprs)
@@ -263,8 +263,8 @@ impl Plan {
                 self.aggregates
                     .iter()
                     .map(|aggregate| match is_count(aggregate) {
-                        true => counts.next().map_or(Value::Null, |&n| Value::Int(n as i64)),
-                        false => states.next().map_or(Value::Null, finish_state),
+                        true => Value::Int(*counts.next().expect(SAME_PLAN) as i64),
+                        false => finish_state(states.next().expect(SAME_PLAN)),
                     }),
             );
             let scope = Scope::Group {
@@ -332,7 +332,7 @@ impl Plan {
     }
 
     /// How many of the aggregates are counts.
-    fn counts(&self) -> usize {
+    fn count_aggregates(&self) -> usize {
         self.aggregates.iter().filter(|a| is_count(a)).count()
     }
 
@@ -432,6 +432,9 @@ fn compare_keys(a: &[Stored], b: &[Stored]) -> Ordering {
         .unwrap_or(Ordering::Equal)
 }
 
+/// Why a group's counts and states match its plan's aggregates, one for one.
+const SAME_PLAN: &str = "a group's counts and states are made from its plan's aggregates";
+
 fn is_count(aggregate: &Aggregate) -> bool {
     matches!(aggregate, Aggregate::CountAll | Aggregate::Count(_))
 }
@@ -457,7 +460,7 @@ fn update(state: &mut AggregateState, aggregate: &Aggregate, scope: &Scope<'_, '
         (AggregateState::Extreme(current), Aggregate::Max(e)) => {
             keep_extreme(current, eval(e, scope), Ordering::Greater)
         }
-        _ => unreachable!("aggregate states are built from the same plan"),
+        _ => unreachable!("{SAME_PLAN}"),
     }
 }
 
@@ -486,7 +489,7 @@ fn merge_state(aggregate: &Aggregate, into: &mut AggregateState, from: Aggregate
             };
             keep_extreme(a, b.view(), wanted)
         }
-        _ => {}
+        _ => unreachable!("{SAME_PLAN}"),
     }
 }
 

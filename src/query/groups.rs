@@ -50,8 +50,11 @@ impl<T> Column<T> {
         let full = GROUPS_PER_CHUNK * self.width;
         match self.chunks.last_mut() {
             Some(last) if self.width > 0 && last.len() < full => {
-                if last.len() == last.capacity() {
-                    last.reserve_exact(last.len().min(full - last.len()));
+                // Doubling, but never past a full chunk (`Vec`'s own growth would round up to a
+                // power of two, a third more than a chunk of three-value keys).
+                if last.capacity() - last.len() < self.width {
+                    let wanted = (2 * last.len()).max(last.len() + self.width).min(full);
+                    last.reserve_exact(wanted - last.len());
                 }
                 push(last);
             }
@@ -155,7 +158,7 @@ impl<S: Default> Groups<S> {
         self.len() == 0
     }
 
-    /// Every group once.
+    /// Every group that was not merged away: each key once.
     pub fn live(&self) -> impl Iterator<Item = GroupId> + '_ {
         (self.parts.iter().enumerate()).flat_map(|(part, groups)| {
             (0..groups.len)
@@ -184,7 +187,7 @@ impl<S: Default> Groups<S> {
         counts: impl FnOnce() -> usize,
         new_states: impl FnOnce(&mut Vec<S>),
     ) -> (&mut [u64], &mut [S]) {
-        debug_assert!(
+        assert!(
             self.parts.len() <= 1,
             "groups are gathered before they are merged"
         );
@@ -195,9 +198,7 @@ impl<S: Default> Groups<S> {
         let (keys, hashes) = (&part.keys, &part.hashes);
         let same = |&group: &usize| {
             let kept = keys.group(group);
-            kept.iter()
-                .zip(key)
-                .all(|(kept, value)| kept.view() == *value)
+            kept.len() == key.len() && kept.iter().zip(key).all(|(k, v)| k.view() == *v)
         };
         let group = match part
             .places
@@ -234,18 +235,24 @@ impl<S: Default> Groups<S> {
                 let hash = part.hashes.group(group)[0];
                 let key = part.keys.group(group);
                 let same = |kept: &[Stored]| kept == key;
-                let Some((here, into)) = (self.parts.iter().enumerate())
-                    .find_map(|(here, into)| Some((here, into.find(hash, same)?)))
+                // The first part holding the key holds its live copy: a copy merged away was
+                // merged into a part before its own.
+                let Some((held_in, held)) = (self.parts.iter().enumerate())
+                    .find_map(|(i, here)| Some((i, here.find(hash, same)?)))
                 else {
                     continue;
                 };
-                let counts = self.parts[here].counts.group_mut(into);
+                let holder = &mut self.parts[held_in];
+                let counts = holder.counts.group_mut(held);
                 for (a, b) in counts.iter_mut().zip(part.counts.group(group)) {
                     *a += b;
                 }
-                let into = self.parts[here].states.group_mut(into);
-                let states = part.states.group_mut(group);
-                for (i, (a, b)) in into.iter_mut().zip(states).enumerate() {
+                let states = holder.states.group_mut(held);
+                for (i, (a, b)) in states
+                    .iter_mut()
+                    .zip(part.states.group_mut(group))
+                    .enumerate()
+                {
                     merge(i, a, std::mem::take(b));
                 }
                 part.merge_away(group);
@@ -306,6 +313,37 @@ mod tests {
             let key = name(i);
             assert_eq!(merged[&key], [expected as u64, key.len() as u64], "{key}");
         }
+    }
+
+    #[test]
+    fn groups_merged_in_any_tree_of_threads_are_each_live_once_with_every_count() {
+        let name = |i: usize| format!("key-{i}");
+        // Four threads' groups, overlapping: key i is met by thread t when i % (t + 2) != 1.
+        let threads =
+            || (0..4).map(|t| count((0..5000).filter(move |i| i % (t + 2) != 1).map(name)));
+        let expected = |i: usize| (0..4).filter(|t| i % (t + 2) != 1).count() as u64;
+        let check = |groups: &Groups<u64>| {
+            let merged = contents(groups);
+            assert_eq!(groups.live().count(), merged.len(), "a key live twice");
+            assert_eq!(merged.len(), (0..5000).filter(|&i| expected(i) > 0).count());
+            for (key, counts) in &merged {
+                let i: usize = key["key-".len()..].parse().unwrap();
+                assert_eq!(counts[0], expected(i), "{key}");
+            }
+        };
+        let merge = |i: usize, a: &mut u64, b: u64| assert_eq!((i, *a), (0, b));
+        let [a, b, c, d]: [Groups<u64>; 4] = threads().collect::<Vec<_>>().try_into().unwrap();
+        let (mut ab, mut cd) = (a, c);
+        ab.absorb(b, merge);
+        cd.absorb(d, merge);
+        cd.absorb(ab, merge);
+        check(&cd);
+
+        let mut chain = Groups::default();
+        for groups in threads() {
+            chain.absorb(groups, merge);
+        }
+        check(&chain);
     }
 
     #[test]
