@@ -198,11 +198,7 @@ impl Plan {
     /// Updates the group of these GROUP BY values, borrowed from the record: most records
     /// fall in a group that exists, and finding it this way copies nothing.
     fn add_to_group(&self, acc: &mut Accumulator, keys: &[Value<'_>], scope: &Scope<'_, '_, '_>) {
-        let new_states = |states: &mut Vec<AggregateState>| self.push_new_states(states);
-        let count_aggregates = || self.count_aggregates();
-        let (counts, states) =
-            acc.groups
-                .states_of(key_hash(keys), keys, count_aggregates, new_states);
+        let (counts, states) = self.states_of(&mut acc.groups, keys);
         let (mut counts, mut states) = (counts.iter_mut(), states.iter_mut());
         for aggregate in &self.aggregates {
             if is_count(aggregate) {
@@ -244,8 +240,7 @@ impl Plan {
         let mut groups = acc.groups;
         // A query with aggregates and no GROUP BY has one group, even over no records.
         if groups.is_empty() && self.group_by.is_empty() {
-            let new_states = |states: &mut Vec<AggregateState>| self.push_new_states(states);
-            groups.states_of(key_hash(&[]), &[], || self.count_aggregates(), new_states);
+            self.states_of(&mut groups, &[]);
         }
         let may_pass_over = !(self.projections.iter())
             .chain(&self.sort_exprs)
@@ -329,6 +324,16 @@ impl Plan {
             .map(|e| eval(e, scope).into_owned())
             .collect();
         (values, sort_extra)
+    }
+
+    /// The counts and other states of the group of these GROUP BY values, made when new.
+    fn states_of<'g>(
+        &self,
+        groups: &'g mut Groups<AggregateState>,
+        keys: &[Value<'_>],
+    ) -> (&'g mut [u64], &'g mut [AggregateState]) {
+        let new_states = |states: &mut Vec<AggregateState>| self.push_new_states(states);
+        groups.states_of(key_hash(keys), keys, || self.count_aggregates(), new_states)
     }
 
     /// How many of the aggregates are counts.
